@@ -1,0 +1,11 @@
+"""The `robusthep` command line: one module per command family, each a thin layer."""
+
+from robusthep.cli import info  # noqa: F401  (registers its commands)
+from robusthep.cli._app import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Entry point of the `robusthep` console script."""
+    app()
