@@ -7,6 +7,7 @@ __all__ = [
     "MissingDependencyError",
     "ModelFileError",
     "RobustHEPError",
+    "TrainingError",
 ]
 
 
@@ -54,4 +55,12 @@ class MissingDependencyError(RobustHEPError, ImportError):
     """Raised when an optional dependency (Ray, monotonicnetworks, …) is not installed.
 
     The message says which package to install.
+    """
+
+
+class TrainingError(RobustHEPError):
+    """Raised when training breaks down and cannot go on.
+
+    Examples: a loss that becomes NaN or infinite at some step (the message names the epoch
+    and step), a validation loss that is not finite.
     """

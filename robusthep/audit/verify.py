@@ -331,17 +331,18 @@ def _adversarial(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Maximise the wrong-way change over (x, δ) inside the box."""
     if _differentiable(evaluate.model):
-        x, delta = x.requires_grad_(True), delta.requires_grad_(True)
-        optimizer = torch.optim.Adam([x, delta], lr=0.02 * float(max_delta))
-        for _ in range(steps):
-            optimizer.zero_grad()
-            bad, _ = objective(x, delta, True)
-            (-bad.sum()).backward()
-            optimizer.step()
-            with torch.no_grad():
-                x.copy_(torch.maximum(torch.minimum(x, high), low))
-                delta.clamp_(1e-6 * float(max_delta), float(max_delta))
-        return x.detach(), delta.detach()
+
+        def project(x: torch.Tensor, delta: torch.Tensor) -> None:
+            x.copy_(torch.maximum(torch.minimum(x, high), low))
+            delta.clamp_(1e-6 * float(max_delta), float(max_delta))
+
+        return _gradient_ascent(
+            lambda x, delta: objective(x, delta, True)[0],
+            (x, delta),
+            0.02 * float(max_delta),
+            steps,
+            project,
+        )
     best, _ = objective(x, delta)
     best = best.max(dim=1).values
     for _ in range(steps):
@@ -357,6 +358,25 @@ def _adversarial(
         better = value > best
         x[better], delta[better], best[better] = x_try[better], d_try[better], value[better]
     return x, delta
+
+
+def _gradient_ascent(
+    objective: Callable[..., torch.Tensor],
+    variables: tuple[torch.Tensor, ...],
+    lr: float,
+    steps: int,
+    project: Callable[..., None],
+) -> tuple[torch.Tensor, ...]:
+    """Adam steps raising the sum of a per-sample objective, projecting after each step."""
+    variables = tuple(v.detach().clone().requires_grad_(True) for v in variables)
+    optimizer = torch.optim.Adam(variables, lr=lr)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        (-objective(*variables).sum()).backward()
+        optimizer.step()
+        with torch.no_grad():
+            project(*variables)
+    return tuple(v.detach() for v in variables)
 
 
 def _audit_lipschitz(
@@ -392,17 +412,14 @@ def _audit_lipschitz(
     start = torch.topk(values, n_start).indices
     a, b = x[start].clone(), y[start].clone()
     if _differentiable(evaluate.model):
-        a, b = a.requires_grad_(True), b.requires_grad_(True)
-        optimizer = torch.optim.Adam([a, b], lr=0.005 * float(span.mean()))
-        for _ in range(steps):
-            optimizer.zero_grad()
-            value, _ = ratio(a, b, True)
-            (-value.sum()).backward()
-            optimizer.step()
-            with torch.no_grad():
-                a.copy_(torch.maximum(torch.minimum(a, high), low))
-                b.copy_(torch.maximum(torch.minimum(b, high), low))
-        a, b = a.detach(), b.detach()
+
+        def project(a: torch.Tensor, b: torch.Tensor) -> None:
+            a.copy_(torch.maximum(torch.minimum(a, high), low))
+            b.copy_(torch.maximum(torch.minimum(b, high), low))
+
+        a, b = _gradient_ascent(
+            lambda a, b: ratio(a, b, True)[0], (a, b), 0.005 * float(span.mean()), steps, project
+        )
     final, final_slack = ratio(a, b)
     values = torch.cat((values, final))
     slack = torch.cat((slack, final_slack))
