@@ -1,0 +1,1 @@
+"""Event generation: Pythia 8 + FastJet, a parametrised detector, systematic shifts."""
