@@ -1,6 +1,7 @@
 """One shard: a seeded Pythia run of one process, through the detector, to feature columns."""
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +40,7 @@ JET_CANDIDATE_PT_MIN = 20.0
 """Jets are stored (as lists) above 20 GeV, below the 26 GeV threshold, so that a JES shift
 up to 1.3 can move a jet across the threshold; stored jets enter MET as hard objects."""
 
+_FOUR = ("px", "py", "pz", "E")
 _TRUTH_MARGIN = 0.7  # a truth object below 0.7 × threshold never smears above it
 
 
@@ -68,40 +70,33 @@ def _transverse(momentum: np.ndarray) -> tuple[float, float, float]:
     return pt, eta, float(np.arctan2(py, px))
 
 
-def _reconstructed_lepton(
-    leptons: list[HardLepton], rng: np.random.Generator
-) -> tuple[HardLepton, np.ndarray] | None:
-    """The one electron or muon passing |η| and pT after smearing, or None."""
-    passing = []
-    for lepton in leptons:
-        momentum = np.array(lepton.momentum)
-        pt, eta, _ = _transverse(momentum)
-        if abs(eta) > TRACKER_ETA_MAX or pt < _TRUTH_MARGIN * LEP_PT_MIN:
-            continue
-        if lepton.flavour == 11:
-            sigma = detector.ELECTRON.relative([momentum[3]])
-        else:
-            sigma = detector.MUON.relative([pt])
-        smeared = detector.smear_momenta(momentum[None, :], sigma, rng)[0]
-        if _transverse(smeared)[0] >= LEP_PT_MIN:
-            passing.append((lepton, smeared))
-    return passing[0] if len(passing) == 1 else None
+def _lepton_resolution(lepton: HardLepton, momentum: np.ndarray) -> np.ndarray:
+    if lepton.flavour == 11:
+        return detector.ELECTRON.relative([momentum[3]])
+    return detector.MUON.relative([np.hypot(momentum[0], momentum[1])])
 
 
-def _reconstructed_tau(
-    taus: list[HardTau], rng: np.random.Generator
-) -> tuple[HardTau, np.ndarray] | None:
-    """The one visible hadronic τ passing |η| and pT after smearing, or None."""
+def _tau_resolution(_: HardTau, momentum: np.ndarray) -> np.ndarray:
+    return detector.TAU_HAD.relative([momentum[3]])
+
+
+def _the_one_reconstructed(
+    candidates: list[Any],
+    momenta: list[tuple[float, ...]],
+    resolution: Callable[[Any, np.ndarray], np.ndarray],
+    pt_min: float,
+    rng: np.random.Generator,
+) -> tuple[Any, np.ndarray] | None:
+    """The one candidate within the tracker and above ``pt_min`` after smearing, or None."""
     passing = []
-    for tau in taus:
-        momentum = np.array(tau.visible)
+    for candidate, truth in zip(candidates, momenta, strict=True):
+        momentum = np.array(truth)
         pt, eta, _ = _transverse(momentum)
-        if abs(eta) > TRACKER_ETA_MAX or pt < _TRUTH_MARGIN * HAD_PT_MIN:
+        if abs(eta) > TRACKER_ETA_MAX or pt < _TRUTH_MARGIN * pt_min:
             continue
-        sigma = detector.TAU_HAD.relative([momentum[3]])
-        smeared = detector.smear_momenta(momentum[None, :], sigma, rng)[0]
-        if _transverse(smeared)[0] >= HAD_PT_MIN:
-            passing.append((tau, smeared))
+        smeared = detector.smear_momenta(momentum[None, :], resolution(candidate, momentum), rng)
+        if _transverse(smeared[0])[0] >= pt_min:
+            passing.append((candidate, smeared[0]))
     return passing[0] if len(passing) == 1 else None
 
 
@@ -120,8 +115,9 @@ def _cluster_jets(particles: list[np.ndarray]) -> ak.Array:
         ak.zip({"px": flat[:, 0], "py": flat[:, 1], "pz": flat[:, 2], "E": flat[:, 3]}),
         counts,
     )
-    if len(events) == 0 or len(flat) == 0:
-        return ak.Array([[]] * len(events))
+    if len(flat) == 0:  # FastJet cannot cluster nothing
+        empty = ak.unflatten(np.zeros(0), counts)
+        return ak.zip({name: empty for name in _FOUR})
     definition = fastjet.JetDefinition(fastjet.antikt_algorithm, JET_RADIUS)
     with captured_stdout():  # FastJet prints its banner on first use
         return fastjet.ClusterSequence(events, definition).inclusive_jets(min_pt=10.0)
@@ -239,10 +235,14 @@ def simulate(
         if not pythia.next():
             continue
         hard_lepton, hard_taus = hard_leptons(event)
-        lepton = _reconstructed_lepton(hard_lepton, rng)
+        lepton = _the_one_reconstructed(
+            hard_lepton, [x.momentum for x in hard_lepton], _lepton_resolution, LEP_PT_MIN, rng
+        )
         if lepton is None:
             continue
-        tau = _reconstructed_tau(hard_taus, rng)
+        tau = _the_one_reconstructed(
+            hard_taus, [x.visible for x in hard_taus], _tau_resolution, HAD_PT_MIN, rng
+        )
         if tau is None:
             continue
         visible, missing = final_state(event, {lepton[0].index} | tau[0].products)
