@@ -3,6 +3,7 @@
 import multiprocessing
 import os
 import socket
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, TypeVar
@@ -164,11 +165,14 @@ def _map_ray(
             _check_reachable(address)
         try:
             if address is None:
+                # Workers of a cluster started here import what this process can import.
+                path = os.pathsep.join(entry for entry in sys.path if entry)
                 ray.init(
                     num_cpus=workers,
                     include_dashboard=False,
                     log_to_driver=False,
                     configure_logging=False,
+                    runtime_env={"env_vars": {"PYTHONPATH": path}},
                 )
             else:
                 ray.init(address=address, log_to_driver=False, configure_logging=False)

@@ -275,7 +275,7 @@ def _meta(settings: HiggsSettings, processes: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _cached(path: Path, key: str, notify: bool) -> Dataset | None:
+def _cached(path: Path, key: str) -> Dataset | None:
     """The dataset at ``path`` if whole and made with ``key``; None if absent or corrupt.
 
     A folder that is not a robusthep dataset, or one made with other settings, is never
@@ -291,8 +291,7 @@ def _cached(path: Path, key: str, notify: bool) -> Dataset | None:
     try:
         dataset = read_dataset(path)
     except DataError as error:
-        if notify:
-            print(f"robusthep: regenerating {path}: {error}", file=sys.stderr)
+        print(f"robusthep: regenerating {path}: {error}", file=sys.stderr)
         return None
     if dataset.meta.get("settings_key") != key:
         raise ConfigError(
@@ -355,7 +354,7 @@ def generate_higgs(
     settings = settings or HiggsSettings()
     key = settings.key()
     path = Path(output) if output is not None else cache_root() / f"higgs-{key}"
-    cached = _cached(path, key, progress)
+    cached = _cached(path, key)
     if cached is not None:
         return cached
     ensure_writable(path.parent)
