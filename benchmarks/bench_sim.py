@@ -1,0 +1,154 @@
+"""Speed of robusthep.sim: events/s per core, overhead over bare Pythia, 2-shard speed-up.
+
+Run:  .venv/bin/python benchmarks/bench_sim.py [--events 600] [--json benchmarks/sim.json]
+
+Every reference (a bare Pythia ``next()`` loop with the same settings, one shard on one
+core) is measured in the same run, interleaved with what it is compared to, and the best
+of ``--repeats`` is kept, because other work on the machine slows single runs down.
+"""
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+from robusthep.parallel import Executor
+from robusthep.sim.higgs import HiggsSettings, _process_settings, generate_higgs
+from robusthep.sim.pythia import make_pythia
+from robusthep.sim.shard import simulate
+
+
+def bare_pythia(settings, events, seed):
+    """The reference: initialise Pythia with the same settings and call next() N times."""
+    start = time.perf_counter()
+    pythia = make_pythia(settings, seed)
+    for _ in range(events):
+        pythia.next()
+    return time.perf_counter() - start
+
+
+def robusthep_shard(settings, events, seed):
+    """One robusthep shard: Pythia, event record, detector, jets, features (no file)."""
+    start = time.perf_counter()
+    simulate(settings, events, seed, seed + 1)
+    return time.perf_counter() - start
+
+
+def _shard(arguments):
+    settings, events, seed = arguments
+    return robusthep_shard(settings, events, seed)
+
+
+def overhead(process, fast, events, repeats):
+    settings, _ = _process_settings(process, HiggsSettings(fast=fast, processes=(process,)))
+    bare, ours = [], []
+    for repeat in range(repeats):
+        bare.append(bare_pythia(settings, events, 100 + repeat))
+        ours.append(robusthep_shard(settings, events, 100 + repeat))
+    return {
+        "process": process,
+        "mode": "fast" if fast else "full",
+        "events": events,
+        "bare_seconds": min(bare),
+        "robusthep_seconds": min(ours),
+        "bare_events_per_second": events / min(bare),
+        "robusthep_events_per_second": events / min(ours),
+        "ratio": min(ours) / min(bare),
+    }
+
+
+def speedup(process, events, repeats):
+    """Two shards run one after the other on one core, then on two local workers."""
+    settings, _ = _process_settings(process, HiggsSettings(fast=True, processes=(process,)))
+    items = [(settings, events, 200), (settings, events, 201)]
+    serial, parallel = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        Executor("local", workers=1).map(_shard, items)
+        serial.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        Executor("local", workers=2).map(_shard, items)
+        parallel.append(time.perf_counter() - start)
+    return {
+        "process": process,
+        "events_per_shard": events,
+        "serial_seconds": min(serial),
+        "two_workers_seconds": min(parallel),
+        "speedup": min(serial) / min(parallel),
+    }
+
+
+def demo_sample():
+    """The default demo sample (HiggsSettings.quick()) on two local workers, cache cold."""
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        data = generate_higgs(
+            HiggsSettings.quick(),
+            output=Path(folder) / "demo",
+            executor=Executor("local", workers=2),
+            progress=False,
+        )
+        seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        generate_higgs(HiggsSettings.quick(), output=Path(folder) / "demo", progress=False)
+        cached = time.perf_counter() - start
+    return {"seconds": seconds, "cached_seconds": cached, "selected_events": len(data)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=600, help="events per measurement")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--json", type=Path, default=Path("benchmarks/sim.json"))
+    parser.add_argument("--skip-demo", action="store_true")
+    arguments = parser.parse_args()
+
+    rows = [
+        overhead(process, fast, arguments.events, arguments.repeats)
+        for process in ("htautau", "ztautau")
+        for fast in (False, True)
+    ]
+    print(f"{'process':9} {'mode':5} {'bare ev/s':>10} {'robusthep ev/s':>15} {'ratio':>6}")
+    for row in rows:
+        print(
+            f"{row['process']:9} {row['mode']:5} {row['bare_events_per_second']:10.1f} "
+            f"{row['robusthep_events_per_second']:15.1f} {row['ratio']:6.3f}"
+        )
+    scaling = speedup("htautau", arguments.events, arguments.repeats)
+    print(
+        f"2 shards × {scaling['events_per_shard']} events: 1 worker "
+        f"{scaling['serial_seconds']:.1f} s, 2 workers {scaling['two_workers_seconds']:.1f} s, "
+        f"speed-up {scaling['speedup']:.2f}×"
+    )
+    demo = None if arguments.skip_demo else demo_sample()
+    if demo:
+        print(
+            f"demo sample (quick): {demo['seconds']:.1f} s on 2 workers, "
+            f"{demo['selected_events']} events; cached call {demo['cached_seconds']:.3f} s"
+        )
+    load = os.getloadavg()
+    print(f"load average during the run: {load[0]:.1f} (cores: {os.cpu_count()})")
+    result = {
+        "overhead": rows,
+        "two_shard_speedup": scaling,
+        "demo": demo,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_average": load,
+            "python": platform.python_version(),
+        },
+        "command": "python benchmarks/bench_sim.py "
+        + " ".join(
+            f"--{k.replace('_', '-')} {v}" for k, v in vars(arguments).items() if k != "skip_demo"
+        ),
+    }
+    arguments.json.parent.mkdir(parents=True, exist_ok=True)
+    arguments.json.write_text(json.dumps(result, indent=2, default=str))
+    print(f"wrote {arguments.json}")
+
+
+if __name__ == "__main__":
+    main()
