@@ -11,6 +11,9 @@ import argparse
 import json
 import os
 import platform
+import resource
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -39,7 +42,18 @@ def robusthep_shard(settings, events, seed):
 
 def _shard(arguments):
     settings, events, seed = arguments
-    return robusthep_shard(settings, events, seed)
+    start = time.process_time()
+    robusthep_shard(settings, events, seed)
+    return time.process_time() - start
+
+
+def import_cpu_seconds():
+    """CPU time a fresh worker spends importing robusthep.sim (the spawn start-up cost)."""
+    code = "import robusthep.sim.higgs, robusthep.sim.shard, fastjet, pythia8mc"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run([sys.executable, "-c", code], check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def overhead(process, fast, events, repeats):
@@ -64,20 +78,26 @@ def speedup(process, events, repeats):
     """Two shards run one after the other on one core, then on two local workers."""
     settings, _ = _process_settings(process, HiggsSettings(fast=True, processes=(process,)))
     items = [(settings, events, 200), (settings, events, 201)]
-    serial, parallel = [], []
+    serial, parallel, shard_cpu = [], [], []
     for _ in range(repeats):
         start = time.perf_counter()
-        Executor("local", workers=1).map(_shard, items)
+        shard_cpu.extend(Executor("local", workers=1).map(_shard, items))
         serial.append(time.perf_counter() - start)
         start = time.perf_counter()
         Executor("local", workers=2).map(_shard, items)
         parallel.append(time.perf_counter() - start)
+    startup = import_cpu_seconds()
+    cpu = min(shard_cpu)
     return {
         "process": process,
         "events_per_shard": events,
         "serial_seconds": min(serial),
         "two_workers_seconds": min(parallel),
         "speedup": min(serial) / min(parallel),
+        "shard_cpu_seconds": cpu,
+        "worker_import_cpu_seconds": startup,
+        # Two idle cores: both shards run at once, after each worker's imports.
+        "idle_machine_projection": 2 * cpu / (cpu + startup),
     }
 
 
@@ -103,27 +123,38 @@ def main():
     parser.add_argument("--events", type=int, default=600, help="events per measurement")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--json", type=Path, default=Path("benchmarks/sim.json"))
-    parser.add_argument("--skip-demo", action="store_true")
+    parser.add_argument(
+        "--shard-events", type=int, default=2000, help="events per shard of the speed-up test"
+    )
+    parser.add_argument("--parts", default="overhead,speedup,demo", help="what to measure")
     arguments = parser.parse_args()
+    parts = arguments.parts.split(",")
 
     rows = [
         overhead(process, fast, arguments.events, arguments.repeats)
         for process in ("htautau", "ztautau")
         for fast in (False, True)
+        if "overhead" in parts
     ]
-    print(f"{'process':9} {'mode':5} {'bare ev/s':>10} {'robusthep ev/s':>15} {'ratio':>6}")
+    if rows:
+        print(f"{'process':9} {'mode':5} {'bare ev/s':>10} {'robusthep ev/s':>15} {'ratio':>6}")
     for row in rows:
         print(
             f"{row['process']:9} {row['mode']:5} {row['bare_events_per_second']:10.1f} "
             f"{row['robusthep_events_per_second']:15.1f} {row['ratio']:6.3f}"
         )
-    scaling = speedup("htautau", arguments.events, arguments.repeats)
-    print(
-        f"2 shards × {scaling['events_per_shard']} events: 1 worker "
-        f"{scaling['serial_seconds']:.1f} s, 2 workers {scaling['two_workers_seconds']:.1f} s, "
-        f"speed-up {scaling['speedup']:.2f}×"
-    )
-    demo = None if arguments.skip_demo else demo_sample()
+    scaling = None
+    if "speedup" in parts:
+        scaling = speedup("htautau", arguments.shard_events, arguments.repeats)
+        print(
+            f"2 shards × {scaling['events_per_shard']} events: 1 worker "
+            f"{scaling['serial_seconds']:.1f} s, 2 workers "
+            f"{scaling['two_workers_seconds']:.1f} s, speed-up {scaling['speedup']:.2f}×; "
+            f"shard CPU {scaling['shard_cpu_seconds']:.1f} s, worker imports "
+            f"{scaling['worker_import_cpu_seconds']:.1f} s CPU → on two idle cores "
+            f"{scaling['idle_machine_projection']:.2f}×"
+        )
+    demo = demo_sample() if "demo" in parts else None
     if demo:
         print(
             f"demo sample (quick): {demo['seconds']:.1f} s on 2 workers, "
@@ -141,9 +172,7 @@ def main():
             "python": platform.python_version(),
         },
         "command": "python benchmarks/bench_sim.py "
-        + " ".join(
-            f"--{k.replace('_', '-')} {v}" for k, v in vars(arguments).items() if k != "skip_demo"
-        ),
+        + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(arguments).items()),
     }
     arguments.json.parent.mkdir(parents=True, exist_ok=True)
     arguments.json.write_text(json.dumps(result, indent=2, default=str))

@@ -302,7 +302,7 @@ def _cached(path: Path, key: str) -> Dataset | None:
     return dataset
 
 
-def _progress_bar(total: int, enabled: bool) -> Any:
+def _progress_bar(enabled: bool) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     return Progress(
@@ -364,10 +364,16 @@ def generate_higgs(
     tasks = plan_shards(settings, store.folder)
     todo = [task for task in tasks if store.load(task.name) is None]
     executor = executor or Executor("local")
-    with _progress_bar(settings.events * len(settings.processes), progress) as bar:
-        job = bar.add_task(f"higgs → {path}", total=settings.events * len(settings.processes))
+    total = settings.events * len(settings.processes)
+    with _progress_bar(progress) as bar:
+        job = bar.add_task(f"higgs → {path}", total=total)
         bar.update(job, completed=sum(task.events for task in tasks if task not in todo))
-        executor.map(run_shard, todo, on_done=lambda i, _: bar.advance(job, todo[i].events))
+        try:
+            executor.map(run_shard, todo, on_done=lambda i, _: bar.advance(job, todo[i].events))
+        except ConfigError:
+            # Settings Pythia cannot run: no shard made with them is worth resuming.
+            shutil.rmtree(store.folder, ignore_errors=True)
+            raise
     columns, processes = _merge(settings, tasks, store)
     write_dataset(path, columns, _meta(settings, processes), overwrite=path.exists())
     shutil.rmtree(store.folder, ignore_errors=True)
