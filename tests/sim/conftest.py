@@ -9,7 +9,7 @@ SERIAL = Executor("local", workers=1)
 
 
 def small_settings(**overrides):
-    defaults = {"events": 300, "shard_events": 150, "fast": True, "seed": 1}
+    defaults = {"events": 240, "shard_events": 120, "fast": True, "seed": 1}
     return HiggsSettings(**{**defaults, **overrides})
 
 
@@ -28,7 +28,7 @@ def make_small(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def small_higgs(make_small):
-    """All four processes, 300 Pythia events each."""
+    """All four processes, 240 Pythia events each."""
     return make_small()
 
 
