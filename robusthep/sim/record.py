@@ -78,6 +78,18 @@ def hard_leptons(event: Any) -> tuple[list[HardLepton], list[HardTau]]:
 
     Returns:
         (leptons, hadronic taus).
+
+    Example:
+        >>> from robusthep.sim.pythia import make_pythia
+        >>> pythia = make_pythia(["WeakSingleBoson:ffbar2gmZ = on", "23:onMode = off",
+        ...                       "23:onIfMatch = 13 -13", "PartonLevel:MPI = off"], seed=1)
+        >>> _ = pythia.next()
+        >>> leptons, taus = hard_leptons(pythia.event)
+        >>> sorted(lepton.flavour for lepton in leptons), taus
+        ([13, 13], [])
+        >>> visible, invisible = final_state(pythia.event, {leptons[0].index})
+        >>> visible.shape[1], invisible.shape
+        (4, (2,))
     """
     leptons: list[HardLepton] = []
     taus: list[HardTau] = []
