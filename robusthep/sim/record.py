@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["HardLepton", "HardTau", "final_state", "hard_leptons"]
+__all__ = ["HardLepton", "HardTau", "final_state", "hard_leptons", "tau_products"]
 
 _RESONANCES = frozenset({6, 23, 24, 25})  # t, Z/γ*, W, H: followed down to their decays
 _CHARGED_LEPTONS = frozenset({11, 13})
@@ -39,12 +39,12 @@ class HardTau:
     Attributes:
         visible: (px, py, pz, E) of its visible decay products (τ minus its neutrinos).
         tau: (px, py, pz, E) of the τ itself.
-        products: record positions of all its decay products (excluded from jets).
+        index: the τ's position in the event record (see :func:`tau_products`).
     """
 
     visible: Momentum
     tau: Momentum
-    products: frozenset[int]
+    index: int
 
 
 def _momentum(particle: Any) -> Momentum:
@@ -59,11 +59,12 @@ def _tau_decay(event: Any, tau: Any, leptons: list[HardLepton], taus: list[HardT
         lepton = event[charged[0].iBotCopyId()]
         leptons.append(HardLepton(_momentum(lepton), lepton.idAbs(), lepton.index(), parent))
         return
-    visible = np.array(parent)
+    visible = list(parent)
     for daughter in daughters:
         if daughter.idAbs() in _NEUTRINOS:
-            visible -= _momentum(daughter)
-    taus.append(HardTau(tuple(visible), parent, frozenset(tau.daughterListRecursive())))
+            for axis, component in enumerate(_momentum(daughter)):
+                visible[axis] -= component
+    taus.append(HardTau(tuple(visible), parent, tau.index()))
 
 
 def hard_leptons(event: Any) -> tuple[list[HardLepton], list[HardTau]]:
@@ -112,6 +113,11 @@ def hard_leptons(event: Any) -> tuple[list[HardLepton], list[HardTau]]:
     return leptons, taus
 
 
+def tau_products(event: Any, tau: HardTau) -> frozenset[int]:
+    """Record positions of all the decay products of ``tau`` (to keep them out of jets)."""
+    return frozenset(event[tau.index].daughterListRecursive())
+
+
 def final_state(event: Any, exclude: set[int] | frozenset[int]) -> tuple[np.ndarray, np.ndarray]:
     """Split the final state into visible particles and the sum of the invisible ones.
 
@@ -126,12 +132,12 @@ def final_state(event: Any, exclude: set[int] | frozenset[int]) -> tuple[np.ndar
     """
     visible = []
     invisible_x = invisible_y = 0.0
-    for particle in event:
+    for index, particle in enumerate(event):
         if not particle.isFinal():
             continue
         if not particle.isVisible():
             invisible_x += particle.px()
             invisible_y += particle.py()
-        elif particle.index() not in exclude:
+        elif index not in exclude:
             visible.append((particle.px(), particle.py(), particle.pz(), particle.e()))
     return np.array(visible, dtype=np.float64).reshape(-1, 4), np.array([invisible_x, invisible_y])

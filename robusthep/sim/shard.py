@@ -1,5 +1,6 @@
 """One shard: a seeded Pythia run of one process, through the detector, to feature columns."""
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from robusthep.sim import detector
 from robusthep.sim._stdout import captured_stdout
 from robusthep.sim.features import HAD_PT_MIN, LEP_PT_MIN, derived_features, jet_features
 from robusthep.sim.pythia import make_pythia
-from robusthep.sim.record import HardLepton, HardTau, final_state, hard_leptons
+from robusthep.sim.record import HardLepton, HardTau, final_state, hard_leptons, tau_products
 
 __all__ = [
     "CALORIMETER_ETA_MAX",
@@ -63,40 +64,42 @@ class ShardResult:
     seconds: float
 
 
-def _transverse(momentum: np.ndarray) -> tuple[float, float, float]:
-    px, py, pz = momentum[0], momentum[1], momentum[2]
-    pt = float(np.hypot(px, py))
-    eta = float(np.arcsinh(pz / pt)) if pt > 0 else float("inf")
-    return pt, eta, float(np.arctan2(py, px))
+def _transverse(momentum: tuple[float, ...]) -> tuple[float, float]:
+    """(pT, η) of a four-momentum; plain floats, as this runs for every event."""
+    pt = math.hypot(momentum[0], momentum[1])
+    return pt, (math.asinh(momentum[2] / pt) if pt > 0 else math.inf)
 
 
-def _lepton_resolution(lepton: HardLepton, momentum: np.ndarray) -> np.ndarray:
+def _lepton_resolution(lepton: HardLepton, momentum: tuple[float, ...]) -> float:
     if lepton.flavour == 11:
-        return detector.ELECTRON.relative([momentum[3]])
-    return detector.MUON.relative([np.hypot(momentum[0], momentum[1])])
+        return float(detector.ELECTRON.relative([momentum[3]])[0])
+    return float(detector.MUON.relative([math.hypot(momentum[0], momentum[1])])[0])
 
 
-def _tau_resolution(_: HardTau, momentum: np.ndarray) -> np.ndarray:
-    return detector.TAU_HAD.relative([momentum[3]])
+def _tau_resolution(_: HardTau, momentum: tuple[float, ...]) -> float:
+    return float(detector.TAU_HAD.relative([momentum[3]])[0])
 
 
 def _the_one_reconstructed(
     candidates: list[Any],
     momenta: list[tuple[float, ...]],
-    resolution: Callable[[Any, np.ndarray], np.ndarray],
+    resolution: Callable[[Any, tuple[float, ...]], float],
     pt_min: float,
     rng: np.random.Generator,
 ) -> tuple[Any, np.ndarray] | None:
-    """The one candidate within the tracker and above ``pt_min`` after smearing, or None."""
+    """The one candidate within the tracker and above ``pt_min`` after smearing, or None.
+
+    The same Gaussian response as :func:`~robusthep.sim.detector.smear_momenta`, written
+    for one object at a time because it runs on every event.
+    """
     passing = []
-    for candidate, truth in zip(candidates, momenta, strict=True):
-        momentum = np.array(truth)
-        pt, eta, _ = _transverse(momentum)
+    for candidate, momentum in zip(candidates, momenta, strict=True):
+        pt, eta = _transverse(momentum)
         if abs(eta) > TRACKER_ETA_MAX or pt < _TRUTH_MARGIN * pt_min:
             continue
-        smeared = detector.smear_momenta(momentum[None, :], resolution(candidate, momentum), rng)
-        if _transverse(smeared[0])[0] >= pt_min:
-            passing.append((candidate, smeared[0]))
+        response = max(1.0 + resolution(candidate, momentum) * rng.standard_normal(), 0.0)
+        if response * pt >= pt_min:
+            passing.append((candidate, np.array(momentum) * response))
     return passing[0] if len(passing) == 1 else None
 
 
@@ -245,7 +248,7 @@ def simulate(
         )
         if tau is None:
             continue
-        visible, missing = final_state(event, {lepton[0].index} | tau[0].products)
+        visible, missing = final_state(event, {lepton[0].index} | tau_products(event, tau[0]))
         leptons.append(lepton)
         taus.append(tau)
         particles.append(_visible_in_calorimeter(visible))
