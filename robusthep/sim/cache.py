@@ -81,7 +81,11 @@ class ShardStore:
 
     def save(self, name: str, columns: Mapping[str, Any], info: Mapping[str, Any]) -> Path:
         """Write a shard atomically: its columns and a JSON-serialisable ``info``."""
-        return atomic_write_bytes(self.path(name), columns_to_parquet(columns, info))
+        return self.save_bytes(name, columns_to_parquet(columns, info))
+
+    def save_bytes(self, name: str, parquet: bytes) -> Path:
+        """Write a shard already serialised by ``columns_to_parquet``, atomically."""
+        return atomic_write_bytes(self.path(name), parquet)
 
     def load(self, name: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """The shard's (columns, info), or None when it is missing or unreadable."""

@@ -11,7 +11,13 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from robusthep.data.dataset import META_FILE, Dataset, read_dataset, write_dataset
+from robusthep.data.dataset import (
+    META_FILE,
+    Dataset,
+    columns_to_parquet,
+    read_dataset,
+    write_dataset,
+)
 from robusthep.errors import ConfigError, DataError
 from robusthep.parallel import Executor
 from robusthep.sim import detector
@@ -124,7 +130,6 @@ class ShardTask:
         events: Pythia events to generate.
         pythia_seed, detector_seed: the shard's seeds, derived from the master seed.
         settings: every Pythia setting of the run.
-        store: the folder of the shard files.
     """
 
     process: str
@@ -133,7 +138,6 @@ class ShardTask:
     pythia_seed: int
     detector_seed: int
     settings: tuple[str, ...]
-    store: str
 
     @property
     def name(self) -> str:
@@ -148,14 +152,14 @@ def _process_settings(name: str, settings: HiggsSettings) -> tuple[tuple[str, ..
     return (*process.settings, *forced, *mode, *settings.pythia), fraction
 
 
-def plan_shards(settings: HiggsSettings, store: Path) -> list[ShardTask]:
+def plan_shards(settings: HiggsSettings) -> list[ShardTask]:
     """Split the generation into shards, each with seeds derived from the master seed.
 
     The seeds depend only on (seed, process, shard number), so the events do not depend
     on how the shards are run.
 
     Example:
-        >>> tasks = plan_shards(HiggsSettings(events=5, shard_events=2), Path("/tmp/x"))
+        >>> tasks = plan_shards(HiggsSettings(events=5, shard_events=2))
         >>> [(t.process, t.index, t.events) for t in tasks][:3]
         [('htautau', 0, 2), ('htautau', 1, 2), ('htautau', 2, 1)]
     """
@@ -174,16 +178,16 @@ def plan_shards(settings: HiggsSettings, store: Path) -> list[ShardTask]:
                     pythia_seed=1 + pythia_seed % MAX_PYTHIA_SEED,
                     detector_seed=detector_seed,
                     settings=pythia_settings,
-                    store=str(store),
                 )
             )
     return tasks
 
 
-def run_shard(task: ShardTask) -> dict[str, Any]:
-    """Generate one shard and save it in its store; return its summary (no columns).
+def run_shard(task: ShardTask) -> tuple[dict[str, Any], bytes]:
+    """Generate one shard; return its summary and its table as Parquet bytes.
 
-    This is the function the executor runs on the workers.
+    This is the function the executor runs on the workers. The caller saves the bytes,
+    so workers need no shared file system (Ray nodes on other machines).
     """
     result = simulate(task.settings, task.events, task.pythia_seed, task.detector_seed)
     info = {
@@ -197,8 +201,7 @@ def run_shard(task: ShardTask) -> dict[str, Any]:
         "pythia_seed": task.pythia_seed,
         "detector_seed": task.detector_seed,
     }
-    ShardStore(Path(task.store)).save(task.name, result.columns, info)
-    return info
+    return info, columns_to_parquet(result.columns, info)
 
 
 def _concatenate(parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -361,15 +364,20 @@ def generate_higgs(
     check_settings(settings.pythia)
     store = ShardStore(path.parent / f".{path.name}.shards-{key}")
     ensure_writable(store.folder)
-    tasks = plan_shards(settings, store.folder)
+    tasks = plan_shards(settings)
     todo = [task for task in tasks if store.load(task.name) is None]
     executor = executor or Executor("local")
     total = settings.events * len(settings.processes)
+
+    def finished(task: ShardTask, result: tuple[dict[str, Any], bytes]) -> None:
+        store.save_bytes(task.name, result[1])  # at once: a killed run keeps it
+        bar.advance(job, task.events)
+
     with _progress_bar(progress) as bar:
         job = bar.add_task(f"higgs → {path}", total=total)
         bar.update(job, completed=sum(task.events for task in tasks if task not in todo))
         try:
-            executor.map(run_shard, todo, on_done=lambda i, _: bar.advance(job, todo[i].events))
+            executor.map(run_shard, todo, on_done=lambda i, result: finished(todo[i], result))
         except ConfigError:
             # Settings Pythia cannot run: no shard made with them is worth resuming.
             shutil.rmtree(store.folder, ignore_errors=True)

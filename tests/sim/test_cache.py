@@ -10,8 +10,10 @@ import pytest
 from robusthep.data.dataset import EVENTS_FILE, META_FILE, read_dataset
 from robusthep.errors import ConfigError, DataError
 from robusthep.parallel import Executor
+from robusthep.sim import higgs
 from robusthep.sim.cache import ShardStore
 from robusthep.sim.higgs import HiggsSettings, generate_higgs, plan_shards, run_shard
+from robusthep.sim.shard import simulate
 
 SERIAL = Executor("local", workers=1)
 TINY = HiggsSettings(events=100, shard_events=50, fast=True, seed=4, processes=("htautau",))
@@ -48,23 +50,29 @@ def test_the_folder_holds_parquet_and_meta_with_the_settings(tiny):
     assert meta["cross_sections_pb"]["htautau"] > 0
 
 
-def test_a_killed_run_resumes_from_its_finished_shards(tiny, tmp_path):
+def test_a_killed_run_resumes_from_its_finished_shards(tiny, tmp_path, monkeypatch):
     folder = tmp_path / "resumed"
     store = ShardStore(folder.parent / f".{folder.name}.shards-{TINY.key()}")
-    first, second = plan_shards(TINY, store.folder)
-    run_shard(first)  # as if the run had been killed after its first shard
-    done = store.path(first.name).stat()
+    first, second = plan_shards(TINY)
+    store.save_bytes(first.name, run_shard(first)[1])  # as if killed after the first shard
+    seeds = []
+
+    def counting(settings, events, pythia_seed, detector_seed):
+        seeds.append(pythia_seed)
+        return simulate(settings, events, pythia_seed, detector_seed)
+
+    monkeypatch.setattr(higgs, "simulate", counting)
     resumed = _generate(folder)
+    assert seeds == [second.pythia_seed]  # only the missing shard ran
     _equal_tables(tiny, resumed)
     assert not store.folder.exists()  # merged and cleaned up
-    assert done.st_size > 0
 
 
 def test_a_corrupt_shard_is_regenerated(tiny, tmp_path):
     folder = tmp_path / "corrupt-shard"
     store = ShardStore(folder.parent / f".{folder.name}.shards-{TINY.key()}")
-    first, _ = plan_shards(TINY, store.folder)
-    run_shard(first)
+    first, _ = plan_shards(TINY)
+    store.save_bytes(first.name, run_shard(first)[1])
     blob = store.path(first.name).read_bytes()
     store.path(first.name).write_bytes(blob[: len(blob) // 2])
     assert store.load(first.name) is None
