@@ -1,0 +1,245 @@
+"""Speed of robusthep.sim: events/s per core, overhead over bare Pythia, 2-shard speed-up.
+
+Run:  .venv/bin/python benchmarks/bench_sim.py [--events 600] [--json benchmarks/sim.json]
+
+Every reference (a bare Pythia ``next()`` loop with the same settings, one shard on one
+core) is measured in the same run, interleaved with what it is compared to, and the best
+of ``--repeats`` is kept, because other work on the machine slows single runs down.
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from robusthep.parallel import Executor
+from robusthep.sim.higgs import HiggsSettings, _process_settings, generate_higgs
+from robusthep.sim.pythia import make_pythia
+from robusthep.sim.shard import simulate
+
+
+def _timed(work):
+    """(wall seconds, CPU seconds of this process) of ``work()``."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    work()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def _bare_loop(settings, events, seed):
+    pythia = make_pythia(settings, seed)
+    for _ in range(events):
+        pythia.next()
+
+
+def bare_pythia(settings, events, seed):
+    """The reference: initialise Pythia with the same settings and call next() N times."""
+    return _timed(lambda: _bare_loop(settings, events, seed))
+
+
+def robusthep_shard(settings, events, seed):
+    """One robusthep shard: Pythia, event record, detector, jets, features (no file)."""
+    return _timed(lambda: simulate(settings, events, seed, seed + 1))
+
+
+def _shard(arguments):
+    settings, events, seed = arguments
+    return robusthep_shard(settings, events, seed)[1]
+
+
+def import_cpu_seconds():
+    """CPU time a fresh worker spends importing robusthep.sim (the spawn start-up cost)."""
+    code = "import robusthep.sim.higgs, robusthep.sim.shard, fastjet, pythia8mc"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run([sys.executable, "-c", code], check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def overhead(process, fast, events, repeats):
+    settings, _ = _process_settings(process, HiggsSettings(fast=fast, processes=(process,)))
+    bare, ours = [], []
+    for repeat in range(repeats):
+        bare.append(bare_pythia(settings, events, 100 + repeat))
+        ours.append(robusthep_shard(settings, events, 100 + repeat))
+    # CPU time is what a shard costs; wall time also counts other work on the machine.
+    bare_cpu, ours_cpu = min(c for _, c in bare), min(c for _, c in ours)
+    bare_wall, ours_wall = min(w for w, _ in bare), min(w for w, _ in ours)
+    return {
+        "process": process,
+        "mode": "fast" if fast else "full",
+        "events": events,
+        "bare_cpu_seconds": bare_cpu,
+        "robusthep_cpu_seconds": ours_cpu,
+        "bare_events_per_cpu_second": events / bare_cpu,
+        "robusthep_events_per_cpu_second": events / ours_cpu,
+        "ratio": ours_cpu / bare_cpu,
+        "bare_wall_seconds": bare_wall,
+        "robusthep_wall_seconds": ours_wall,
+        "wall_ratio": ours_wall / bare_wall,
+    }
+
+
+def speedup(process, events, repeats):
+    """Two shards run one after the other on one core, then on two local workers."""
+    settings, _ = _process_settings(process, HiggsSettings(fast=True, processes=(process,)))
+    items = [(settings, events, 200), (settings, events, 201)]
+    serial, parallel, shard_cpu = [], [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        shard_cpu.extend(Executor("local", workers=1).map(_shard, items))
+        serial.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        Executor("local", workers=2).map(_shard, items)
+        parallel.append(time.perf_counter() - start)
+    startup = import_cpu_seconds()
+    cpu = min(shard_cpu)
+    return {
+        "process": process,
+        "events_per_shard": events,
+        "serial_seconds": min(serial),
+        "two_workers_seconds": min(parallel),
+        "speedup": min(serial) / min(parallel),
+        "shard_cpu_seconds": cpu,
+        "worker_import_cpu_seconds": startup,
+        # Two idle cores: both shards run at once, after each worker's imports.
+        "idle_machine_projection": 2 * cpu / (cpu + startup),
+    }
+
+
+def demo_sample():
+    """The default demo sample (HiggsSettings.quick()) on two local workers, cache cold."""
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        data = generate_higgs(
+            HiggsSettings.quick(),
+            output=Path(folder) / "demo",
+            executor=Executor("local", workers=2),
+            progress=False,
+        )
+        seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        generate_higgs(HiggsSettings.quick(), output=Path(folder) / "demo", progress=False)
+        cached = time.perf_counter() - start
+    return {"seconds": seconds, "cached_seconds": cached, "selected_events": len(data)}
+
+
+def _mode_summary(data):
+    """Per process: expected yield and the features the fast mode can change."""
+    columns, rows = data.columns, {}
+    for name in data.meta["processes"]:
+        take = columns["process"] == name
+        met_error = columns["met"][take] - columns["true_met"][take]
+        rows[name] = {
+            "selected": int(take.sum()),
+            "yield": float(columns["weight"][take].sum()),
+            "mean_n_jets": float(np.mean(columns["n_jets"][take])),
+            "mean_jet_all_pt": float(np.mean(columns["jet_all_pt"][take])),
+            "mean_had_pt": float(np.mean(columns["had_pt"][take])),
+            "median_mass_vis": float(np.median(columns["mass_vis"][take])),
+            "met_minus_true_rms": float(np.sqrt(np.mean(met_error**2))),
+        }
+    return rows
+
+
+def modes(events, folder):
+    """Full and fast mode samples with the same seed: what switching MPI off changes."""
+    result = {}
+    for mode in ("full", "fast"):
+        settings = HiggsSettings(events=events, shard_events=1000, fast=mode == "fast", seed=7)
+        start = time.perf_counter()
+        data = generate_higgs(settings, output=folder / f"modes-{mode}-{events}", progress=False)
+        result[mode] = {"seconds": time.perf_counter() - start, "processes": _mode_summary(data)}
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=600, help="events per measurement")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--json", type=Path, default=Path("benchmarks/sim.json"))
+    parser.add_argument(
+        "--shard-events", type=int, default=2000, help="events per shard of the speed-up test"
+    )
+    parser.add_argument(
+        "--parts", default="overhead,speedup,demo", help="what to measure (also: modes)"
+    )
+    parser.add_argument("--mode-events", type=int, default=4000, help="per process, for modes")
+    parser.add_argument(
+        "--mode-folder", type=Path, default=Path(tempfile.gettempdir()) / "robusthep-bench-sim"
+    )
+    arguments = parser.parse_args()
+    parts = arguments.parts.split(",")
+
+    rows = [
+        overhead(process, fast, arguments.events, arguments.repeats)
+        for process in ("htautau", "ztautau")
+        for fast in (False, True)
+        if "overhead" in parts
+    ]
+    if rows:
+        print(
+            f"{'process':9} {'mode':5} {'bare ev/CPU-s':>14} {'robusthep ev/CPU-s':>19} "
+            f"{'CPU ratio':>9} {'wall ratio':>10}"
+        )
+    for row in rows:
+        print(
+            f"{row['process']:9} {row['mode']:5} {row['bare_events_per_cpu_second']:14.1f} "
+            f"{row['robusthep_events_per_cpu_second']:19.1f} {row['ratio']:9.3f} "
+            f"{row['wall_ratio']:10.3f}"
+        )
+    scaling = None
+    if "speedup" in parts:
+        scaling = speedup("htautau", arguments.shard_events, arguments.repeats)
+        print(
+            f"2 shards × {scaling['events_per_shard']} events: 1 worker "
+            f"{scaling['serial_seconds']:.1f} s, 2 workers "
+            f"{scaling['two_workers_seconds']:.1f} s, speed-up {scaling['speedup']:.2f}×; "
+            f"shard CPU {scaling['shard_cpu_seconds']:.1f} s, worker imports "
+            f"{scaling['worker_import_cpu_seconds']:.1f} s CPU → on two idle cores "
+            f"{scaling['idle_machine_projection']:.2f}×"
+        )
+    demo = demo_sample() if "demo" in parts else None
+    mode_rows = modes(arguments.mode_events, arguments.mode_folder) if "modes" in parts else None
+    if mode_rows:
+        quantities = ("selected", "yield", "mean_n_jets", "mean_jet_all_pt", "mean_had_pt")
+        quantities += ("median_mass_vis", "met_minus_true_rms")
+        print(f"{'process':9} {'quantity':18} {'full':>12} {'fast':>12}")
+        for name, row in mode_rows["full"]["processes"].items():
+            for quantity in quantities:
+                fast_value = mode_rows["fast"]["processes"][name][quantity]
+                print(f"{name:9} {quantity:18} {row[quantity]:12.4g} {fast_value:12.4g}")
+    if demo:
+        print(
+            f"demo sample (quick): {demo['seconds']:.1f} s on 2 workers, "
+            f"{demo['selected_events']} events; cached call {demo['cached_seconds']:.3f} s"
+        )
+    load = os.getloadavg()
+    print(f"load average during the run: {load[0]:.1f} (cores: {os.cpu_count()})")
+    result = {
+        "overhead": rows,
+        "two_shard_speedup": scaling,
+        "demo": demo,
+        "modes": mode_rows,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_average": load,
+            "python": platform.python_version(),
+        },
+        "command": "python benchmarks/bench_sim.py "
+        + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(arguments).items()),
+    }
+    arguments.json.parent.mkdir(parents=True, exist_ok=True)
+    arguments.json.write_text(json.dumps(result, indent=2, default=str))
+    print(f"wrote {arguments.json}")
+
+
+if __name__ == "__main__":
+    main()

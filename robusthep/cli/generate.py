@@ -1,0 +1,58 @@
+"""`robusthep generate DATASET`: make a dataset with Pythia, or find it in the cache."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from robusthep.cli._app import app
+from robusthep.errors import ConfigError, RobustHEPError
+
+__all__ = ["DATASETS", "generate"]
+
+DATASETS = ("higgs",)
+
+
+@app.command()
+def generate(
+    dataset: Annotated[str, typer.Argument(help="Which dataset: higgs.")],
+    events: Annotated[
+        int | None,
+        typer.Option("--events", help="Pythia events per process (20000; 4000 with --quick)."),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Master seed of all shards.")] = 0,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", help="Dataset folder (default: the cache, $ROBUSTHEP_CACHE)."),
+    ] = None,
+    executor: Annotated[str, typer.Option("--executor", help="local or ray.")] = "local",
+    address: Annotated[
+        str | None, typer.Option("--address", help="Ray cluster to join: auto or host:port.")
+    ] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Parallel workers.")] = None,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Demo size: fast mode, fewer events.")
+    ] = False,
+    fast: Annotated[
+        bool | None, typer.Option("--fast/--full", help="Without multiparton interactions.")
+    ] = None,
+) -> None:
+    """Generate a dataset (events.parquet + meta.json) and print where it is."""
+    from robusthep.parallel import Executor
+    from robusthep.sim.higgs import HiggsSettings, generate_higgs
+
+    try:
+        if dataset not in DATASETS:
+            raise ConfigError(f"unknown dataset {dataset!r}; valid: {', '.join(DATASETS)}")
+        overrides: dict[str, object] = {"seed": seed}
+        if events is not None:
+            overrides["events"] = events
+        if fast is not None:
+            overrides["fast"] = fast
+        settings = HiggsSettings.quick(**overrides) if quick else HiggsSettings(**overrides)
+        runner = Executor(executor, workers=workers, address=address)
+        result = generate_higgs(settings, output=output, executor=runner)
+    except RobustHEPError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=2) from error
+    typer.echo(f"wrote {len(result)} events to {result.path}")

@@ -1,0 +1,388 @@
+"""The ``higgs`` dataset: H → ττ and its backgrounds, generated in cached, parallel shards."""
+
+import dataclasses
+import shutil
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import awkward as ak
+import numpy as np
+
+from robusthep.data.dataset import (
+    META_FILE,
+    Dataset,
+    columns_to_parquet,
+    read_dataset,
+    write_dataset,
+)
+from robusthep.errors import ConfigError, DataError
+from robusthep.parallel import Executor
+from robusthep.sim import detector
+from robusthep.sim.cache import ShardStore, cache_root, ensure_writable, settings_key
+from robusthep.sim.features import HAD_PT_MIN, JET_PT_MIN, LEP_PT_MIN
+from robusthep.sim.processes import PROCESS_NAMES, get_process, tau_lep_had
+from robusthep.sim.pythia import FAST_SETTINGS, MAX_PYTHIA_SEED, check_settings
+from robusthep.sim.shard import simulate
+
+__all__ = [
+    "DEFAULT_LUMINOSITY_FB",
+    "HiggsSettings",
+    "ShardTask",
+    "generate_higgs",
+    "plan_shards",
+    "run_shard",
+]
+
+DEFAULT_LUMINOSITY_FB = 36.0
+"""The challenge's integrated luminosity, fb⁻¹ (ATLAS 2015-2016)."""
+
+
+@dataclass(frozen=True)
+class HiggsSettings:
+    """What to generate; every field enters the cache key.
+
+    Attributes:
+        events: Pythia events generated per process (the selection keeps a fraction).
+        seed: master seed; each shard derives its own Pythia and detector seeds from it.
+        processes: which processes, a subset of ``htautau, ztautau, ttbar, diboson``.
+        shard_events: Pythia events per shard (one seed each; the unit of parallel work
+            and of resuming).
+        luminosity_fb: the weights give expected yields at this luminosity, fb⁻¹.
+        fast: no multiparton interactions (about 3× faster; see docs/sim.md).
+        pythia: extra Pythia settings, read after the process's own.
+    """
+
+    events: int = 20_000
+    seed: int = 0
+    processes: tuple[str, ...] = PROCESS_NAMES
+    shard_events: int = 2_500
+    luminosity_fb: float = DEFAULT_LUMINOSITY_FB
+    fast: bool = False
+    pythia: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "processes", tuple(self.processes))
+        object.__setattr__(self, "pythia", tuple(self.pythia))
+        for name in ("events", "shard_events"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if not self.luminosity_fb > 0:
+            raise ConfigError(f"luminosity_fb must be positive, got {self.luminosity_fb!r}")
+        if not self.processes:
+            raise ConfigError(f"processes is empty; valid: {', '.join(PROCESS_NAMES)}")
+        for name in self.processes:
+            get_process(name)
+        if len(set(self.processes)) != len(self.processes):
+            raise ConfigError(f"processes lists a process twice: {self.processes!r}")
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any]) -> "HiggsSettings":
+        """Build settings from a mapping (a TOML table, CLI flags); unknown keys are an error.
+
+        Example:
+            >>> HiggsSettings.from_mapping({"events": 10}).events
+            10
+            >>> HiggsSettings.from_mapping({"event": 10})
+            Traceback (most recent call last):
+            ...
+            robusthep.errors.ConfigError: unknown settings key 'event'; valid: events, seed, \
+processes, shard_events, luminosity_fb, fast, pythia
+        """
+        valid = [f.name for f in dataclasses.fields(cls)]
+        for key in mapping:
+            if key not in valid:
+                raise ConfigError(f"unknown settings key {key!r}; valid: {', '.join(valid)}")
+        return cls(**mapping)
+
+    @classmethod
+    def quick(cls, **overrides: Any) -> "HiggsSettings":
+        """The demo size: fast mode, 4 000 events per process (under 2 minutes on 2 cores)."""
+        return cls(**{"events": 4_000, "shard_events": 1_000, "fast": True, **overrides})
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings as JSON-serialisable values."""
+        return {
+            key: list(value) if isinstance(value, tuple) else value
+            for key, value in dataclasses.asdict(self).items()
+        }
+
+    def key(self) -> str:
+        """The cache key: a hash of the settings and of the dataset's schema."""
+        return settings_key({"dataset": "higgs", "schema": _SCHEMA_TAG, **self.as_dict()})
+
+
+_SCHEMA_TAG = "higgs-1"  # bump when the generated columns or physics change
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    """One unit of work: a seeded Pythia run of one process, saved as one shard file.
+
+    Attributes:
+        process: the process name.
+        index: the shard's number within its process.
+        events: Pythia events to generate.
+        pythia_seed, detector_seed: the shard's seeds, derived from the master seed.
+        settings: every Pythia setting of the run.
+    """
+
+    process: str
+    index: int
+    events: int
+    pythia_seed: int
+    detector_seed: int
+    settings: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        """The shard's file name, without extension."""
+        return f"{self.process}-{self.index:05d}"
+
+
+def _process_settings(name: str, settings: HiggsSettings) -> tuple[tuple[str, ...], float]:
+    process = get_process(name)
+    forced, fraction = tau_lep_had() if process.lep_had_taus else ((), 1.0)
+    mode = FAST_SETTINGS if settings.fast else ()
+    return (*process.settings, *forced, *mode, *settings.pythia), fraction
+
+
+def plan_shards(settings: HiggsSettings) -> list[ShardTask]:
+    """Split the generation into shards, each with seeds derived from the master seed.
+
+    The seeds depend only on (seed, process, shard number), so the events do not depend
+    on how the shards are run.
+
+    Example:
+        >>> tasks = plan_shards(HiggsSettings(events=5, shard_events=2))
+        >>> [(t.process, t.index, t.events) for t in tasks][:3]
+        [('htautau', 0, 2), ('htautau', 1, 2), ('htautau', 2, 1)]
+    """
+    tasks = []
+    for name in settings.processes:
+        process_number = PROCESS_NAMES.index(name)
+        pythia_settings, _ = _process_settings(name, settings)
+        for index, start in enumerate(range(0, settings.events, settings.shard_events)):
+            sequence = np.random.SeedSequence([settings.seed, process_number, index])
+            pythia_seed, detector_seed = (int(x) for x in sequence.generate_state(2))
+            tasks.append(
+                ShardTask(
+                    process=name,
+                    index=index,
+                    events=min(settings.shard_events, settings.events - start),
+                    pythia_seed=1 + pythia_seed % MAX_PYTHIA_SEED,
+                    detector_seed=detector_seed,
+                    settings=pythia_settings,
+                )
+            )
+    return tasks
+
+
+def run_shard(task: ShardTask) -> tuple[dict[str, Any], bytes]:
+    """Generate one shard; return its summary and its table as Parquet bytes.
+
+    This is the function the executor runs on the workers. The caller saves the bytes,
+    so workers need no shared file system (Ray nodes on other machines).
+    """
+    result = simulate(task.settings, task.events, task.pythia_seed, task.detector_seed)
+    info = {
+        "process": task.process,
+        "index": task.index,
+        "generated": result.generated,
+        "selected": len(result.columns["had_pt"]),
+        "sigma_pb": result.sigma_pb,
+        "sigma_error_pb": result.sigma_error_pb,
+        "seconds": result.seconds,
+        "pythia_seed": task.pythia_seed,
+        "detector_seed": task.detector_seed,
+    }
+    return info, columns_to_parquet(result.columns, info)
+
+
+def _concatenate(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    names = list(parts[0])
+    return {
+        name: ak.concatenate([part[name] for part in parts])
+        if isinstance(parts[0][name], ak.Array)
+        else np.concatenate([np.asarray(part[name]) for part in parts])
+        for name in names
+    }
+
+
+def _merge(
+    settings: HiggsSettings, tasks: list[ShardTask], store: ShardStore
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Join the shards into one weighted table and describe each process for meta.json."""
+    parts, processes = [], {}
+    for name in settings.processes:
+        shards = [store.load(task.name) for task in tasks if task.process == name]
+        if any(shard is None for shard in shards):
+            raise DataError(f"a shard of {name!r} vanished from {store.folder} while merging")
+        generated = sum(info["generated"] for _, info in shards)
+        sigma_pb = sum(info["sigma_pb"] * info["generated"] for _, info in shards) / generated
+        variance = sum((info["sigma_error_pb"] * info["generated"]) ** 2 for _, info in shards)
+        _, fraction = _process_settings(name, settings)
+        weight = sigma_pb * fraction * settings.luminosity_fb * 1000.0 / generated
+        columns = _concatenate([columns for columns, _ in shards])
+        selected = len(columns["had_pt"])
+        process = get_process(name)
+        columns["label"] = np.full(selected, process.label, dtype=np.int64)
+        columns["process"] = np.full(selected, name, dtype=object)
+        columns["weight"] = np.full(selected, weight)
+        parts.append(columns)
+        processes[name] = {
+            "label": process.label,
+            "description": process.description,
+            "sigma_pb": sigma_pb,
+            "sigma_error_pb": variance**0.5 / generated,
+            "forced_decay_fraction": fraction,
+            "generated": generated,
+            "selected": selected,
+            "expected_yield": weight * selected,
+            "pythia_settings": list(_process_settings(name, settings)[0]),
+        }
+    return _concatenate(parts), processes
+
+
+def _meta(settings: HiggsSettings, processes: dict[str, Any]) -> dict[str, Any]:
+    from importlib.metadata import version
+
+    import pythia8mc  # noqa: F401  (the version is the pinned one)
+
+    return {
+        "dataset": "higgs",
+        "generator": f"pythia8mc {version('pythia8mc')}, fastjet {version('fastjet')}",
+        "settings": settings.as_dict(),
+        "settings_key": settings.key(),
+        "seed": settings.seed,
+        "luminosity_fb": settings.luminosity_fb,
+        "cross_sections_pb": {name: p["sigma_pb"] for name, p in processes.items()},
+        "processes": processes,
+        "selection": {
+            "had_pt_min": HAD_PT_MIN,
+            "lep_pt_min": LEP_PT_MIN,
+            "jet_pt_min": JET_PT_MIN,
+            "exactly_one_lepton_and_one_hadronic_tau": True,
+        },
+        "detector": {
+            name: dataclasses.asdict(getattr(detector, name))
+            for name in ("ELECTRON", "MUON", "TAU_HAD", "CENTRAL_JET", "FORWARD_JET")
+        }
+        | {"soft_term_k": detector.SOFT_TERM_K},
+        "undefined": "NaN",
+    }
+
+
+def _cached(path: Path, key: str) -> Dataset | None:
+    """The dataset at ``path`` if whole and made with ``key``; None if absent or corrupt.
+
+    A folder that is not a robusthep dataset, or one made with other settings, is never
+    overwritten.
+    """
+    if not path.exists() or (path.is_dir() and not any(path.iterdir())):
+        return None
+    if not (path / META_FILE).is_file():
+        raise ConfigError(
+            f"{path} exists and is not a robusthep dataset (no {META_FILE}); refusing to "
+            "overwrite it: choose another output folder"
+        )
+    try:
+        dataset = read_dataset(path)
+    except DataError as error:
+        print(f"robusthep: regenerating {path}: {error}", file=sys.stderr)
+        return None
+    if dataset.meta.get("settings_key") != key:
+        raise ConfigError(
+            f"{path} holds a dataset made with other settings (key "
+            f"{dataset.meta.get('settings_key')!r}, wanted {key!r}); choose another output "
+            "folder or delete it"
+        )
+    return dataset
+
+
+def _progress_bar(enabled: bool) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        disable=not enabled,
+        transient=False,
+    )
+
+
+def generate_higgs(
+    settings: HiggsSettings | None = None,
+    *,
+    output: str | Path | None = None,
+    executor: Executor | None = None,
+    progress: bool = True,
+) -> Dataset:
+    """Generate the ``higgs`` dataset, or return it from the cache.
+
+    Shards (one seed each) run on ``executor``; each finished shard is saved at once, so a
+    killed run resumes where it stopped. When every shard is done they are merged,
+    weighted and written atomically as ``events.parquet`` + ``meta.json``.
+
+    Arguments:
+        settings: what to generate (default: :class:`HiggsSettings`).
+        output: the dataset folder; default ``<cache root>/higgs-<settings key>``.
+        executor: where the shards run (default: local processes, one per core).
+        progress: show a progress bar on the terminal.
+
+    Returns:
+        The :class:`~robusthep.data.Dataset`; ``dataset.path`` says where it is.
+
+    Raises:
+        ConfigError: bad settings, a setting Pythia rejects, an unwritable folder, an
+            unreachable executor.
+
+    Example:
+        >>> generate_higgs(HiggsSettings(events=0))
+        Traceback (most recent call last):
+        ...
+        robusthep.errors.ConfigError: events must be a positive integer, got 0
+
+    References:
+        FAIR Universe HiggsML Uncertainty Challenge (NeurIPS 2024),
+        arXiv:2410.02867; Adam-Bourdarios et al., JMLR W&CP 42 (2015) 19.
+    """
+    settings = settings or HiggsSettings()
+    key = settings.key()
+    path = Path(output) if output is not None else cache_root() / f"higgs-{key}"
+    cached = _cached(path, key)
+    if cached is not None:
+        return cached
+    ensure_writable(path.parent)
+    check_settings(settings.pythia)
+    store = ShardStore(path.parent / f".{path.name}.shards-{key}")
+    ensure_writable(store.folder)
+    tasks = plan_shards(settings)
+    todo = [task for task in tasks if store.load(task.name) is None]
+    executor = executor or Executor("local")
+    total = settings.events * len(settings.processes)
+
+    def finished(task: ShardTask, result: tuple[dict[str, Any], bytes]) -> None:
+        store.save_bytes(task.name, result[1])  # at once: a killed run keeps it
+        bar.advance(job, task.events)
+
+    with _progress_bar(progress) as bar:
+        job = bar.add_task(f"higgs → {path}", total=total)
+        bar.update(job, completed=sum(task.events for task in tasks if task not in todo))
+        try:
+            executor.map(run_shard, todo, on_done=lambda i, result: finished(todo[i], result))
+        except ConfigError:
+            # Settings Pythia cannot run: no shard made with them is worth resuming.
+            shutil.rmtree(store.folder, ignore_errors=True)
+            raise
+    columns, processes = _merge(settings, tasks, store)
+    write_dataset(path, columns, _meta(settings, processes), overwrite=path.exists())
+    shutil.rmtree(store.folder, ignore_errors=True)
+    return read_dataset(path)

@@ -1,0 +1,38 @@
+"""Small generated samples shared by the simulation tests (fast mode, one process each)."""
+
+import pytest
+
+from robusthep.parallel import Executor
+from robusthep.sim.higgs import HiggsSettings, generate_higgs
+
+SERIAL = Executor("local", workers=1)
+
+
+def small_settings(**overrides):
+    defaults = {"events": 240, "shard_events": 120, "fast": True, "seed": 1}
+    return HiggsSettings(**{**defaults, **overrides})
+
+
+@pytest.fixture(scope="session")
+def make_small(tmp_path_factory):
+    """Generate a small sample (serially) with settings overrides into a fresh folder."""
+
+    def make(**overrides):
+        folder = tmp_path_factory.mktemp("higgs") / "sample"
+        return generate_higgs(
+            small_settings(**overrides), output=folder, executor=SERIAL, progress=False
+        )
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def small_higgs(make_small):
+    """All four processes, 240 Pythia events each."""
+    return make_small()
+
+
+@pytest.fixture(scope="session")
+def small_ztautau(make_small):
+    """Z/γ* → ττ alone, enough events to locate its mass peak."""
+    return make_small(events=800, shard_events=400, processes=("ztautau",))

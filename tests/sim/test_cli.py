@@ -1,0 +1,39 @@
+"""`robusthep generate`: writes, prints where, reports bad input."""
+
+import pytest
+from typer.testing import CliRunner
+
+from robusthep.cli import app
+from robusthep.data import read_dataset
+
+runner = CliRunner()
+
+
+def test_generate_writes_the_dataset_and_says_where(tmp_path):
+    folder = tmp_path / "higgs"
+    arguments = ["generate", "higgs", "--events", "60", "--seed", "3", "--quick"]
+    result = runner.invoke(app, [*arguments, "--output", str(folder), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert str(folder) in result.output
+    assert len(read_dataset(folder)) > 0
+    again = runner.invoke(app, [*arguments, "--output", str(folder), "--workers", "1"])
+    assert again.exit_code == 0 and str(folder) in again.output
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["generate", "wtag"], "unknown dataset 'wtag'; valid: higgs"),
+        (["generate", "higgs", "--events", "0"], "events must be a positive integer"),
+        (["generate", "higgs", "--executor", "dask"], "unknown executor 'dask'"),
+        (
+            ["generate", "higgs", "--events", "5", "--executor", "ray", "--address", "127.0.0.1:1"],
+            "cannot reach the Ray head node",
+        ),
+    ],
+)
+def test_bad_input_is_a_clear_error_with_exit_code_2(tmp_path, arguments, message):
+    result = runner.invoke(app, [*arguments, "--output", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert not (tmp_path / "out").exists()
