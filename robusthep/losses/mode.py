@@ -91,6 +91,11 @@ def mode_loss(
         raise ConfigError(f"max_slope must be > 0 or None, got {max_slope!r}")
     scores = as_vector("scores", scores)
     rows = scores.numel()
+    if bool(((scores < 0) | (scores > 1)).any()):
+        raise DataError(
+            f"MoDe compares score CDFs on [0, 1], but the scores span [{float(scores.min())}, "
+            f"{float(scores.max())}]; pass probabilities (e.g. the sigmoid of the logits)"
+        )
     protected = as_vector("protected", protected, rows=rows).to(scores.dtype)
     mask = background_mask(labels, rows=rows, background_label=background_label)
     w = event_weights(weights, rows=rows, like=scores)[mask]

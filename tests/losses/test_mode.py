@@ -97,6 +97,8 @@ def test_bad_input():
         mode_loss(scores[:20], mass[:20])
     with pytest.raises(DataError, match="NaN"):
         mode_loss(scores, torch.where(mass > 200, float("nan"), mass))
+    with pytest.raises(DataError, match="sigmoid"):
+        mode_loss(scores * 3 - 1, mass)
     with pytest.raises(DataError, match="constant"):
         mode_loss(scores, torch.ones(100))
     with pytest.raises(DataError, match="no background"):
