@@ -98,6 +98,7 @@ def mode_loss(
         )
     protected = as_vector("protected", protected, rows=rows).to(scores.dtype)
     mask = background_mask(labels, rows=rows, background_label=background_label)
+    mask = mask.to(scores.device)
     w = event_weights(weights, rows=rows, like=scores)[mask]
     scores, protected = scores[mask], protected[mask]
     kept = (scores.numel() // bins) * bins

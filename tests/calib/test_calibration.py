@@ -54,10 +54,10 @@ def test_bad_input():
 
 @pytest.mark.slow
 def test_gaussian_example_mse_is_biased_and_maximum_likelihood_is_not():
-    results = gaussian_prior_example(events=5000, epochs=6, hidden=(16, 16), seed=0)
+    results = gaussian_prior_example(events=20000, epochs=10, seed=0)  # as in the docs
     assert results["analytic_mse_bias"] == -0.5
     assert results["mse_bias"] == pytest.approx(-0.5, abs=0.1)
     assert results["mse_slope"] == pytest.approx(-0.5, abs=0.1)
     assert abs(results["prior_independent_bias"]) < 0.1
     assert abs(results["prior_independent_slope"]) < 0.1
-    assert results["resolution"] == pytest.approx(1.0, rel=0.2)
+    assert results["resolution"] == pytest.approx(1.0, rel=0.25)
