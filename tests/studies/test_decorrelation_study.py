@@ -4,7 +4,11 @@ import numpy as np
 import pytest
 
 from robusthep.errors import DataError
-from robusthep.studies import DecorrelationStudyConfig, pareto_front, run_decorrelation_study
+from robusthep.studies.decorrelation import (
+    DecorrelationStudyConfig,
+    pareto_front,
+    run_decorrelation_study,
+)
 
 
 def _jets(n, seed=0):
