@@ -1,5 +1,28 @@
 """Losses: decorrelation and the margin loss of Lipschitz classifiers."""
 
+from robusthep.losses.adversary import (
+    AdversarialPivot,
+    MixtureDensityNetwork,
+    background_protected,
+    weighted_bce,
+)
+from robusthep.losses.decorrelation import DECORRELATION_METHODS, decorrelation_loss
+from robusthep.losses.disco import disco_loss, distance_correlation
+from robusthep.losses.double_disco import double_disco_loss
 from robusthep.losses.margin import certified_radius, lipschitz_margin_loss
+from robusthep.losses.mode import mode_loss
 
-__all__ = ["certified_radius", "lipschitz_margin_loss"]
+__all__ = [
+    "DECORRELATION_METHODS",
+    "AdversarialPivot",
+    "MixtureDensityNetwork",
+    "background_protected",
+    "certified_radius",
+    "decorrelation_loss",
+    "disco_loss",
+    "distance_correlation",
+    "double_disco_loss",
+    "lipschitz_margin_loss",
+    "mode_loss",
+    "weighted_bce",
+]
