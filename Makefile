@@ -12,6 +12,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev,reference]"
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps modeloss==0.1.0
 	touch $(STAMP)
 
 run: $(STAMP)
