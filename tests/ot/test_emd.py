@@ -6,7 +6,7 @@ import torch
 
 from robusthep.errors import ConfigError, DataError
 from robusthep.nn import lipschitz_bound, lipschitz_mlp
-from robusthep.ot import emd, lipschitz_critic
+from robusthep.ot import emd, exact_emd, lipschitz_critic
 
 ot = pytest.importorskip("ot", reason="POT is the exact reference")
 
@@ -102,3 +102,13 @@ def test_bad_clouds_are_data_errors_naming_the_problem(p, q, kwargs, match):
 def test_bad_settings_are_config_errors(kwargs):
     with pytest.raises(ConfigError):
         emd(np.zeros((1, 2)), np.ones((1, 2)), **kwargs)
+
+
+def test_exact_emd_wraps_pot_with_the_same_conventions():
+    p, pw, q, qw = _clouds(30)
+    assert exact_emd(p, q, p_weights=pw, q_weights=qw) == pytest.approx(_exact(p, pw, q, qw))
+    one, two = [[0.0, 0.0]], [[1.0, 0.0]]
+    doubled = exact_emd(one, two, p_weights=[2.0], q_weights=[2.0], totals="equal")
+    assert doubled == pytest.approx(2.0)
+    with pytest.raises(DataError, match="negative"):
+        exact_emd(p, q, p_weights=-pw)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from robusthep.errors import ConfigError, DataError
-from robusthep.ot import CircleShape, fit_shape
+from robusthep.ot import CircleShape, fit_shape, plot_shape_fit
 
 ot = pytest.importorskip("ot", reason="POT is the exact reference")
 
@@ -39,8 +39,7 @@ def test_shape_cloud_is_differentiable_and_carries_the_fractions(kind):
     assert all(p.grad is not None for p in shape.parameters())
 
 
-@pytest.mark.slow
-def test_one_ring_is_recovered():
+def test_one_ring_is_recovered(tmp_path):
     points = _rings([[0.2, -0.1]], [0.4], [1.0], 300)
     fit = fit_shape(points, n_circles=1, steps=60, critic_steps=5, final_steps=150, hidden=(32, 32))
     assert fit.shape.centres.detach().numpy() == pytest.approx(np.array([[0.2, -0.1]]), abs=0.05)
@@ -48,6 +47,7 @@ def test_one_ring_is_recovered():
     pot = _pot_emd(points, fit.shape)
     assert fit.emd.value <= pot * (1 + 1e-4)
     assert pot < 0.05
+    assert plot_shape_fit(points, None, fit, tmp_path / "fit.png").stat().st_size > 0
 
 
 @pytest.mark.slow
