@@ -159,8 +159,8 @@ def fit_shape(
     step of the shape down the critic's objective (the critic's gradients act as forces on
     the shape's points), after ``warmup_steps`` critic steps, with a cosine decay of the
     shape's learning rate. Energies are compared as fractions (``totals="normalize"``).
-    Centres start from weighted k-means++ and a few Lloyd iterations (seeded), radii from
-    the spread of each cluster. At the end the critic is trained for ``final_steps`` more
+    Centres start from the best of ten weighted k-means++ runs (seeded), radii from the
+    spread of each cluster. At the end the critic is trained for ``final_steps`` more
     with the shape fixed, and that EMD is reported.
 
     Arguments:
@@ -272,10 +272,10 @@ def _objective(
     return (critic(x).squeeze(-1) * w).sum() - (critic(y).squeeze(-1) * v).sum()
 
 
-def _initial_circles(
+def _kmeans(
     data: torch.Tensor, fractions: torch.Tensor, k: int, generator: torch.Generator
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Weighted k-means++ seeding and Lloyd iterations: centres, radii and energy shares."""
+) -> tuple[torch.Tensor, float]:
+    """One weighted k-means++ seeding and Lloyd's iterations: centres and their inertia."""
     first = torch.multinomial(fractions, 1, generator=generator)
     centres = data[first]
     for _ in range(1, k):
@@ -284,13 +284,31 @@ def _initial_circles(
         if chance.sum() <= 0:
             chance = fractions
         centres = torch.cat([centres, data[torch.multinomial(chance, 1, generator=generator)]])
-    for _ in range(10):
+    for _ in range(20):
         label = torch.cdist(data, centres).argmin(dim=1)
         for j in range(k):
             member = label == j
             if fractions[member].sum() > 0:
                 share = fractions[member] / fractions[member].sum()
                 centres[j] = (share[:, None] * data[member]).sum(dim=0)
+    inertia = float((fractions * torch.cdist(data, centres).min(dim=1).values ** 2).sum())
+    return centres, inertia
+
+
+def _initial_circles(
+    data: torch.Tensor,
+    fractions: torch.Tensor,
+    k: int,
+    generator: torch.Generator,
+    restarts: int = 10,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Centres from the best of several k-means runs, radii and energy shares of its clusters.
+
+    A single k-means++ run can put two centres in one prong, a local minimum the minimax
+    rarely leaves; the run with the lowest inertia is kept.
+    """
+    runs = [_kmeans(data, fractions, k, generator) for _ in range(restarts)]
+    centres = min(runs, key=lambda run: run[1])[0]
     label = torch.cdist(data, centres).argmin(dim=1)
     spread = data.std(dim=0).mean().item() if len(data) > 1 else 1.0
     floor = max(spread, 1e-6) * 1e-2
