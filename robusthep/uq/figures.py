@@ -25,6 +25,7 @@ def plot_ensemble_study(study: EnsembleStudy, path: str | os.PathLike) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     sizes = study.sizes
     figure, (loss_axis, cv_axis) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
@@ -49,6 +50,10 @@ def plot_ensemble_study(study: EnsembleStudy, path: str | os.PathLike) -> Path:
     cv_axis.set(xscale="log", xlabel="training examples n", ylabel="CV = σ_L / μ_L")
     cv_axis.set_ylim(bottom=0)
     cv_axis.legend()
+    for axis in (loss_axis, cv_axis):
+        # Sizes as the major ticks, and no minor labels that crowd a short log axis.
+        axis.set_xticks(sizes, [str(n) for n in sizes])
+        axis.xaxis.set_minor_formatter(NullFormatter())
     path = Path(path)
     figure.savefig(path, dpi=120)
     plt.close(figure)
