@@ -6,19 +6,21 @@ from typing import Annotated
 import typer
 
 from robusthep.cli._app import app
-from robusthep.errors import ConfigError, RobustHEPError
+from robusthep.errors import RobustHEPError
 
-__all__ = ["DATASETS", "generate"]
-
-DATASETS = ("higgs",)
+__all__ = ["generate"]
 
 
 @app.command()
 def generate(
-    dataset: Annotated[str, typer.Argument(help="Which dataset: higgs.")],
+    dataset: Annotated[str, typer.Argument(help="Which dataset: higgs or wjets.")],
     events: Annotated[
         int | None,
-        typer.Option("--events", help="Pythia events per process (20000; 4000 with --quick)."),
+        typer.Option(
+            "--events",
+            help="Pythia events per process (higgs 20000, 4000 with --quick; wjets 20000, "
+            "3000 with --quick, split over its pT-hat bins).",
+        ),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Master seed of all shards.")] = 0,
     output: Annotated[
@@ -39,19 +41,18 @@ def generate(
 ) -> None:
     """Generate a dataset (events.parquet + meta.json) and print where it is."""
     from robusthep.parallel import Executor
-    from robusthep.sim.higgs import HiggsSettings, generate_higgs
+    from robusthep.sim.datasets import generator
 
     try:
-        if dataset not in DATASETS:
-            raise ConfigError(f"unknown dataset {dataset!r}; valid: {', '.join(DATASETS)}")
+        settings_class, generate_dataset = generator(dataset)
         overrides: dict[str, object] = {"seed": seed}
         if events is not None:
             overrides["events"] = events
         if fast is not None:
             overrides["fast"] = fast
-        settings = HiggsSettings.quick(**overrides) if quick else HiggsSettings(**overrides)
+        settings = settings_class.quick(**overrides) if quick else settings_class(**overrides)
         runner = Executor(executor, workers=workers, address=address)
-        result = generate_higgs(settings, output=output, executor=runner)
+        result = generate_dataset(settings, output=output, executor=runner)
     except RobustHEPError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(code=2) from error

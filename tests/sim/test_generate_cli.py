@@ -37,3 +37,21 @@ def test_bad_input_is_a_clear_error_with_exit_code_2(tmp_path, arguments, messag
     assert result.exit_code == 2
     assert message in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_generate_wjets_writes_jets_with_constituents(tmp_path):
+    folder = tmp_path / "wjets"
+    arguments = ["generate", "wjets", "--events", "10", "--seed", "2", "--quick"]
+    result = runner.invoke(app, [*arguments, "--output", str(folder), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert str(folder) in result.output
+    data = read_dataset(folder)
+    assert data.meta["dataset"] == "wjets" and data.meta["settings"]["fast"] is True
+    assert {"jet_mass_sd", "jet_tau21", "jet_d2", "constituent_pt"} <= set(data.columns)
+
+
+def test_generate_wjets_reports_too_few_events(tmp_path):
+    arguments = ["generate", "wjets", "--events", "2", "--output", str(tmp_path / "out")]
+    result = runner.invoke(app, arguments)
+    assert result.exit_code == 2
+    assert "at least the number of pT-hat bins" in result.output
