@@ -13,13 +13,13 @@ __all__ = ["generate"]
 
 @app.command()
 def generate(
-    dataset: Annotated[str, typer.Argument(help="Which dataset: higgs or wjets.")],
+    dataset: Annotated[str, typer.Argument(help="Which dataset: higgs, wjets or btrigger.")],
     events: Annotated[
         int | None,
         typer.Option(
             "--events",
             help="Pythia events per process (higgs 20000, 4000 with --quick; wjets 20000, "
-            "3000 with --quick, split over its pT-hat bins).",
+            "3000 with --quick, split over its pT-hat bins; btrigger 20000, 5000 with --quick).",
         ),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Master seed of all shards.")] = 0,

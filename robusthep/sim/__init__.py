@@ -1,5 +1,6 @@
 """Event generation: Pythia 8 + FastJet, parametrised detectors, jet substructure, systematics."""
 
+from robusthep.sim.btrigger import BTriggerSettings, generate_btrigger
 from robusthep.sim.calorimeter import Calorimeter
 from robusthep.sim.datasets import GENERATORS, generator
 from robusthep.sim.features import CHALLENGE_NAMES, FEATURES, to_challenge_names
@@ -13,6 +14,7 @@ from robusthep.sim.systematics import (
     apply_systematics,
     sample_nuisances,
 )
+from robusthep.sim.tracker import Tracker
 from robusthep.sim.wjets import WJetsSettings, flat_pt_weights, generate_wjets
 
 __all__ = [
@@ -23,11 +25,14 @@ __all__ = [
     "NUISANCES",
     "PRIORS",
     "PROCESS_NAMES",
+    "BTriggerSettings",
     "Calorimeter",
     "HiggsSettings",
+    "Tracker",
     "WJetsSettings",
     "apply_systematics",
     "flat_pt_weights",
+    "generate_btrigger",
     "generate_higgs",
     "generate_wjets",
     "generator",

@@ -4,6 +4,7 @@ from collections.abc import Callable
 from typing import Any
 
 from robusthep.errors import ConfigError
+from robusthep.sim.btrigger import BTriggerSettings, generate_btrigger
 from robusthep.sim.higgs import HiggsSettings, generate_higgs
 from robusthep.sim.wjets import WJetsSettings, generate_wjets
 
@@ -12,6 +13,7 @@ __all__ = ["GENERATORS", "generator"]
 GENERATORS: dict[str, tuple[type, Callable[..., Any]]] = {
     "higgs": (HiggsSettings, generate_higgs),
     "wjets": (WJetsSettings, generate_wjets),
+    "btrigger": (BTriggerSettings, generate_btrigger),
 }
 """Dataset name → (settings class, generate function)."""
 
@@ -25,7 +27,7 @@ def generator(name: str) -> tuple[type, Callable[..., Any]]:
         >>> generator("wtag")
         Traceback (most recent call last):
         ...
-        robusthep.errors.ConfigError: unknown dataset 'wtag'; valid: higgs, wjets
+        robusthep.errors.ConfigError: unknown dataset 'wtag'; valid: higgs, wjets, btrigger
     """
     if name not in GENERATORS:
         raise ConfigError(f"unknown dataset {name!r}; valid: {', '.join(GENERATORS)}")

@@ -14,14 +14,17 @@ from robusthep.data.dataset import META_FILE, Dataset, read_dataset, write_datas
 from robusthep.errors import ConfigError, DataError
 from robusthep.parallel import Executor
 from robusthep.sim.cache import ShardStore, cache_root, ensure_writable, settings_key
-from robusthep.sim.pythia import check_settings
+from robusthep.sim.pythia import MAX_PYTHIA_SEED, check_settings
 
 __all__ = [
     "GeneratorSettings",
+    "JoinedShards",
     "Shard",
     "cached_dataset",
     "concatenate_columns",
     "generate_in_shards",
+    "join_shards",
+    "shard_seeds",
 ]
 
 
@@ -90,6 +93,20 @@ class GeneratorSettings:
             for key, value in dataclasses.asdict(self).items()  # type: ignore[call-overload]
         }
 
+    def common_meta(self, processes: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+        """The ``meta.json`` entries every dataset has: name, versions, settings, σ."""
+        from importlib.metadata import version
+
+        return {
+            "dataset": self.DATASET,
+            "generator": f"pythia8mc {version('pythia8mc')}, fastjet {version('fastjet')}",
+            "settings": self.as_dict(),
+            "seed": getattr(self, "seed"),  # noqa: B009  (a field of the subclass)
+            "luminosity_fb": getattr(self, "luminosity_fb"),  # noqa: B009
+            "cross_sections_pb": {name: p["sigma_pb"] for name, p in processes.items()},
+            "processes": dict(processes),
+        }
+
     def key(self) -> str:
         """The cache key: a hash of the settings and of the dataset's schema."""
         return settings_key({"dataset": self.DATASET, "schema": self.SCHEMA, **self.as_dict()})
@@ -102,6 +119,19 @@ class Shard(Protocol):
     def name(self) -> str: ...  # pragma: no cover
 
     events: int
+
+
+def shard_seeds(*path: int) -> tuple[int, int]:
+    """(Pythia seed, detector seed) of the shard at ``path`` (master seed, process, …, shard).
+
+    The seeds depend on nothing else, so events never depend on how shards are run.
+
+    Example:
+        >>> shard_seeds(0, 1, 2) == shard_seeds(0, 1, 2) != shard_seeds(0, 1, 3)
+        True
+    """
+    pythia_seed, detector_seed = (int(x) for x in np.random.SeedSequence(path).generate_state(2))
+    return 1 + pythia_seed % MAX_PYTHIA_SEED, detector_seed
 
 
 def concatenate_columns(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -118,6 +148,40 @@ def concatenate_columns(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
         else np.concatenate([np.asarray(part[name]) for part in parts])
         for name in names
     }
+
+
+@dataclasses.dataclass(frozen=True)
+class JoinedShards:
+    """The shards of one Pythia configuration, read back.
+
+    Attributes:
+        tables: the shards' column tables (empty ones left out).
+        generated: Pythia events of all the shards.
+        sigma_pb: the cross section, the shards' estimates weighted by their events, pb.
+        sigma_error_pb: its statistical uncertainty, pb.
+    """
+
+    tables: list[dict[str, Any]]
+    generated: int
+    sigma_pb: float
+    sigma_error_pb: float
+
+
+def join_shards(store: ShardStore, names: Sequence[str], what: str) -> JoinedShards:
+    """Read the shards ``names`` of ``what`` (a process, a bin) and combine their accounts.
+
+    Raises:
+        DataError: a shard is missing or unreadable.
+    """
+    shards = [store.load(name) for name in names]
+    if any(shard is None for shard in shards):
+        raise DataError(f"a shard of {what!r} vanished from {store.folder} while merging")
+    infos = [info for _, info in shards]  # type: ignore[misc]
+    generated = sum(info["generated"] for info in infos)
+    sigma = sum(info["sigma_pb"] * info["generated"] for info in infos) / generated
+    variance = sum((info["sigma_error_pb"] * info["generated"]) ** 2 for info in infos)
+    tables = [columns for columns, _ in shards if columns]  # type: ignore[misc]
+    return JoinedShards(tables, generated, sigma, variance**0.5 / generated)
 
 
 def cached_dataset(path: Path, key: str) -> Dataset | None:

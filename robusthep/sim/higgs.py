@@ -8,7 +8,6 @@ from typing import Any, ClassVar
 import numpy as np
 
 from robusthep.data.dataset import Dataset, columns_to_parquet
-from robusthep.errors import DataError
 from robusthep.parallel import Executor
 from robusthep.sim import detector
 from robusthep.sim.cache import ShardStore
@@ -17,9 +16,11 @@ from robusthep.sim.generation import (
     GeneratorSettings,
     concatenate_columns,
     generate_in_shards,
+    join_shards,
+    shard_seeds,
 )
 from robusthep.sim.processes import PROCESS_NAMES, get_process, tau_lep_had
-from robusthep.sim.pythia import FAST_SETTINGS, MAX_PYTHIA_SEED
+from robusthep.sim.pythia import FAST_SETTINGS
 from robusthep.sim.shard import simulate
 
 __all__ = [
@@ -119,14 +120,13 @@ def plan_shards(settings: HiggsSettings) -> list[ShardTask]:
         process_number = PROCESS_NAMES.index(name)
         pythia_settings, _ = _process_settings(name, settings)
         for index, start in enumerate(range(0, settings.events, settings.shard_events)):
-            sequence = np.random.SeedSequence([settings.seed, process_number, index])
-            pythia_seed, detector_seed = (int(x) for x in sequence.generate_state(2))
+            pythia_seed, detector_seed = shard_seeds(settings.seed, process_number, index)
             tasks.append(
                 ShardTask(
                     process=name,
                     index=index,
                     events=min(settings.shard_events, settings.events - start),
-                    pythia_seed=1 + pythia_seed % MAX_PYTHIA_SEED,
+                    pythia_seed=pythia_seed,
                     detector_seed=detector_seed,
                     settings=pythia_settings,
                 )
@@ -161,15 +161,11 @@ def _merge(
     """Join the shards into one weighted table and describe each process for meta.json."""
     parts, processes = [], {}
     for name in settings.processes:
-        shards = [store.load(task.name) for task in tasks if task.process == name]
-        if any(shard is None for shard in shards):
-            raise DataError(f"a shard of {name!r} vanished from {store.folder} while merging")
-        generated = sum(info["generated"] for _, info in shards)
-        sigma_pb = sum(info["sigma_pb"] * info["generated"] for _, info in shards) / generated
-        variance = sum((info["sigma_error_pb"] * info["generated"]) ** 2 for _, info in shards)
+        run = join_shards(store, [t.name for t in tasks if t.process == name], name)
+        generated, sigma_pb = run.generated, run.sigma_pb
         _, fraction = _process_settings(name, settings)
         weight = sigma_pb * fraction * settings.luminosity_fb * 1000.0 / generated
-        columns = concatenate_columns([columns for columns, _ in shards])
+        columns = concatenate_columns(run.tables)
         selected = len(columns["had_pt"])
         process = get_process(name)
         columns["label"] = np.full(selected, process.label, dtype=np.int64)
@@ -180,7 +176,7 @@ def _merge(
             "label": process.label,
             "description": process.description,
             "sigma_pb": sigma_pb,
-            "sigma_error_pb": variance**0.5 / generated,
+            "sigma_error_pb": run.sigma_error_pb,
             "forced_decay_fraction": fraction,
             "generated": generated,
             "selected": selected,
@@ -191,18 +187,7 @@ def _merge(
 
 
 def _meta(settings: HiggsSettings, processes: dict[str, Any]) -> dict[str, Any]:
-    from importlib.metadata import version
-
-    import pythia8mc  # noqa: F401  (the version is the pinned one)
-
-    return {
-        "dataset": "higgs",
-        "generator": f"pythia8mc {version('pythia8mc')}, fastjet {version('fastjet')}",
-        "settings": settings.as_dict(),
-        "seed": settings.seed,
-        "luminosity_fb": settings.luminosity_fb,
-        "cross_sections_pb": {name: p["sigma_pb"] for name, p in processes.items()},
-        "processes": processes,
+    return settings.common_meta(processes) | {
         "selection": {
             "had_pt_min": HAD_PT_MIN,
             "lep_pt_min": LEP_PT_MIN,

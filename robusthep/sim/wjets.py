@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from robusthep.data.dataset import Dataset, columns_to_parquet
-from robusthep.errors import ConfigError, DataError
+from robusthep.errors import ConfigError
 from robusthep.parallel import Executor
 from robusthep.sim.cache import ShardStore
 from robusthep.sim.calorimeter import Calorimeter
@@ -16,9 +16,11 @@ from robusthep.sim.generation import (
     GeneratorSettings,
     concatenate_columns,
     generate_in_shards,
+    join_shards,
+    shard_seeds,
 )
 from robusthep.sim.processes import Process
-from robusthep.sim.pythia import FAST_SETTINGS, MAX_PYTHIA_SEED
+from robusthep.sim.pythia import FAST_SETTINGS
 from robusthep.sim.wjets_shard import JetSelection, simulate_wjets
 
 __all__ = [
@@ -242,15 +244,14 @@ def plan_wjets_shards(settings: WJetsSettings) -> list[WJetsShard]:
         ):
             pythia = _pythia_settings(name, low, high, settings)
             for index, start in enumerate(range(0, events, settings.shard_events)):
-                sequence = np.random.SeedSequence([settings.seed, number, b, index])
-                pythia_seed, detector_seed = (int(x) for x in sequence.generate_state(2))
+                pythia_seed, detector_seed = shard_seeds(settings.seed, number, b, index)
                 tasks.append(
                     WJetsShard(
                         process=name,
                         pt_hat_bin=b,
                         index=index,
                         events=min(settings.shard_events, events - start),
-                        pythia_seed=1 + pythia_seed % MAX_PYTHIA_SEED,
+                        pythia_seed=pythia_seed,
                         detector_seed=detector_seed,
                         settings=pythia,
                         selection=settings.selection(name),
@@ -326,14 +327,10 @@ def _merge(
         bins, yield_total, sigma_total = [], 0.0, 0.0
         for b, (low, high) in enumerate(settings.bins()):
             names = [t.name for t in tasks if t.process == name and t.pt_hat_bin == b]
-            shards = [store.load(shard) for shard in names]
-            if any(shard is None for shard in shards):
-                raise DataError(f"a shard of {name!r} vanished from {store.folder} while merging")
-            generated = sum(info["generated"] for _, info in shards)
-            sigma = sum(info["sigma_pb"] * info["generated"] for _, info in shards) / generated
-            error = sum((info["sigma_error_pb"] * info["generated"]) ** 2 for _, info in shards)
+            run = join_shards(store, names, f"{name}, pT-hat bin {b}")
+            generated, sigma = run.generated, run.sigma_pb
             weight = sigma * settings.luminosity_fb * 1000.0 / generated
-            columns = concatenate_columns([columns for columns, _ in shards])
+            columns = concatenate_columns(run.tables)
             selected = len(columns["jet_pt"])
             columns["label"] = np.full(selected, process.label, dtype=np.int64)
             columns["process"] = np.full(selected, name, dtype=object)
@@ -347,7 +344,7 @@ def _merge(
                     "pt_hat_min": low,
                     "pt_hat_max": high,
                     "sigma_pb": sigma,
-                    "sigma_error_pb": error**0.5 / generated,
+                    "sigma_error_pb": run.sigma_error_pb,
                     "generated": generated,
                     "selected": selected,
                     "expected_yield": weight * selected,
@@ -372,17 +369,9 @@ def _merge(
 
 
 def _meta(settings: WJetsSettings, processes: dict[str, Any]) -> dict[str, Any]:
-    from importlib.metadata import version
 
     calorimeter = Calorimeter()
-    return {
-        "dataset": "wjets",
-        "generator": f"pythia8mc {version('pythia8mc')}, fastjet {version('fastjet')}",
-        "settings": settings.as_dict(),
-        "seed": settings.seed,
-        "luminosity_fb": settings.luminosity_fb,
-        "cross_sections_pb": {name: p["sigma_pb"] for name, p in processes.items()},
-        "processes": processes,
+    return settings.common_meta(processes) | {
         "selection": {
             "leading_jet": True,
             "jet_pt_min": settings.jet_pt_min,

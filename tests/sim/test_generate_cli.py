@@ -55,3 +55,13 @@ def test_generate_wjets_reports_too_few_events(tmp_path):
     result = runner.invoke(app, arguments)
     assert result.exit_code == 2
     assert "at least the number of pT-hat bins" in result.output
+
+
+def test_generate_btrigger_writes_candidates(tmp_path):
+    folder = tmp_path / "btrigger"
+    arguments = ["generate", "btrigger", "--events", "300", "--quick", "--workers", "1"]
+    result = runner.invoke(app, [*arguments, "--output", str(folder)])
+    assert result.exit_code == 0, result.output
+    data = read_dataset(folder)
+    assert data.meta["dataset"] == "btrigger"
+    assert {"fd_chi2", "corrected_mass", "decay_time", "true_b_decay_time"} <= set(data.columns)
