@@ -2,6 +2,7 @@
 
 Run:  .venv/bin/python benchmarks/bench_sim.py [--events 600] [--json benchmarks/sim.json]
       .venv/bin/python benchmarks/bench_sim.py --parts wjets-overhead,wjets-demo,wjets-physics
+      .venv/bin/python benchmarks/bench_sim.py --parts btrigger-overhead,btrigger-physics
 
 Every reference (a bare Pythia ``next()`` loop with the same settings, one shard on one
 core) is measured in the same run, interleaved with what it is compared to, and the best
@@ -23,6 +24,8 @@ import awkward as ak
 import numpy as np
 
 from robusthep.parallel import Executor
+from robusthep.sim.btrigger import BTriggerSettings
+from robusthep.sim.btrigger_shard import simulate_btrigger
 from robusthep.sim.higgs import HiggsSettings, _process_settings, generate_higgs
 from robusthep.sim.pythia import make_pythia
 from robusthep.sim.shard import simulate
@@ -216,6 +219,77 @@ def wjets_overhead(process, fast, events, repeats, pt_hat=(300.0, 450.0)):
     }
 
 
+def btrigger_overhead(process, fast, events, repeats):
+    """robusthep's btrigger shard (tracks, vertices, candidates) against bare Pythia next()."""
+    settings = BTriggerSettings(fast=fast, processes=(process,))
+    pythia = settings.pythia_settings(process)
+    bare, ours = [], []
+    for repeat in range(repeats):
+        seed = 50 + repeat
+        bare.append(_timed(lambda s=seed: _bare_next_loop(pythia, events, s))[1])
+        ours.append(
+            _timed(lambda s=seed: simulate_btrigger(pythia, events, s, 1, settings.selection()))[1]
+        )
+    return {
+        "process": process,
+        "mode": "fast" if fast else "full",
+        "events": events,
+        "bare_events_per_cpu_second": events / min(bare),
+        "robusthep_events_per_cpu_second": events / min(ours),
+        "ratio": min(ours) / min(bare),
+    }
+
+
+def _btrigger_summary(data):
+    """Candidate counts, the tail fit of the true b-hadron decay times, feature medians."""
+    from scipy.stats import kstest
+
+    columns = data.columns
+    signal = columns["label"] == 1
+    keys = np.char.add(
+        columns["process"][signal].astype(str), columns["true_b_pt"][signal].astype(str)
+    )
+    _, first = np.unique(keys, return_index=True)
+    time_ps = columns["true_b_decay_time"][signal][first]
+    excess = time_ps[time_ps > 1.0] - 1.0
+    result = {
+        "candidates": len(signal),
+        "signal": int(signal.sum()),
+        "b_hadrons": len(first),
+        "tau_ps": float(excess.mean()),
+        "tau_error_ps": float(excess.mean() / np.sqrt(len(excess))),
+        "ks_p": float(kstest(excess, "expon", args=(0, excess.mean())).pvalue),
+        "processes": data.meta["processes"],
+    }
+    features = ("sum_pt", "min_ip_chi2", "fd", "fd_chi2", "vertex_chi2", "doca")
+    for name in (*features, "corrected_mass", "decay_time"):
+        result[name] = [
+            float(np.median(columns[name][signal])),
+            float(np.median(columns[name][~signal])),
+        ]
+    return result
+
+
+def btrigger_physics(events, folder):
+    """The btrigger demo (2 workers, cold cache) and a full-mode sample of ``events`` each."""
+    from robusthep.sim.btrigger import generate_btrigger
+
+    result = {}
+    for name, settings in (
+        ("demo", BTriggerSettings.quick()),
+        ("full", BTriggerSettings(events=events, shard_events=2500, seed=5)),
+    ):
+        start = time.perf_counter()
+        data = generate_btrigger(
+            settings,
+            output=folder / f"btrigger-{name}-{events}",
+            executor=Executor("local", workers=2),
+            progress=False,
+        )
+        result[name] = {"seconds": time.perf_counter() - start, **_btrigger_summary(data)}
+    return result
+
+
 def wjets_demo():
     """The wjets demo sample (WJetsSettings.quick()) on two local workers, cache cold."""
     with tempfile.TemporaryDirectory() as folder:
@@ -321,6 +395,7 @@ def main():
         "--mode-folder", type=Path, default=Path(tempfile.gettempdir()) / "robusthep-bench-sim"
     )
     parser.add_argument("--wjets-events", type=int, default=400, help="per wjets overhead run")
+    parser.add_argument("--btrigger-events", type=int, default=600, help="per btrigger run")
     parser.add_argument("--physics-events", type=int, default=5000, help="per wjets process")
     arguments = parser.parse_args()
     parts = arguments.parts.split(",")
@@ -339,6 +414,26 @@ def main():
         else None
     )
     _print_wjets(wjets_rows, wjets_demo_result, physics)
+    btrigger_rows = [
+        btrigger_overhead(process, fast, arguments.btrigger_events, arguments.repeats)
+        for process in ("bbbar", "light")
+        for fast in (False, True)
+        if "btrigger-overhead" in parts
+    ]
+    btrigger_sample = (
+        btrigger_physics(arguments.physics_events, arguments.mode_folder)
+        if "btrigger-physics" in parts
+        else None
+    )
+    if btrigger_sample:
+        print(json.dumps(btrigger_sample, indent=1, default=str))
+    for row in btrigger_rows:
+        print(
+            f"btrigger {row['process']:6} {row['mode']:5} bare "
+            f"{row['bare_events_per_cpu_second']:.0f} ev/CPU-s, robusthep "
+            f"{row['robusthep_events_per_cpu_second']:.0f}, "
+            f"ratio {row['ratio']:.3f}"
+        )
 
     rows = [
         overhead(process, fast, arguments.events, arguments.repeats)
@@ -393,6 +488,8 @@ def main():
         "wjets_overhead": wjets_rows,
         "wjets_demo": wjets_demo_result,
         "wjets_physics": physics,
+        "btrigger_overhead": btrigger_rows,
+        "btrigger_physics": btrigger_sample,
         "machine": {
             "cpus": os.cpu_count(),
             "load_average": load,
