@@ -97,9 +97,6 @@ def _cluster(towers: Any, radius: float, pt_min: float) -> tuple[ak.Array, ak.Ar
         ak.zip({"px": towers.px, "py": towers.py, "pz": towers.pz, "E": towers.energy}),
         towers.counts,
     )
-    if len(towers.px) == 0:  # FastJet cannot cluster nothing
-        empty = ak.unflatten(ak.zip({"px": np.zeros(0)}), towers.counts)
-        return empty, ak.unflatten(empty, np.zeros(0, dtype=np.int64))
     definition = fastjet.JetDefinition(fastjet.antikt_algorithm, radius)
     with captured_stdout():  # FastJet prints its banner on first use
         sequence = fastjet.ClusterSequence(events, definition)
@@ -124,6 +121,8 @@ def _leading_jets(
         len(counts),
         rng,
     )
+    if len(towers.px) == 0:  # FastJet cannot cluster nothing
+        return _leading_jets_of_nothing()
     jets, constituents = _cluster(towers, selection.radius, selection.pt_min)
     pt = np.hypot(jets.px, jets.py)
     has_jet = np.asarray(ak.num(pt)) > 0

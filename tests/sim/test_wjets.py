@@ -144,3 +144,15 @@ def test_a_setting_pythia_rejects_is_an_error_and_writes_nothing(tmp_path):
     with pytest.raises(ConfigError, match="Pythia rejected .*alll"):
         generate_wjets(settings, output=tmp_path / "bad", executor=Executor("local", workers=1))
     assert os.listdir(tmp_path) == []
+
+
+def test_a_shard_without_any_tower_gives_an_empty_table():
+    from robusthep.sim.calorimeter import Calorimeter
+    from robusthep.sim.wjets_shard import JetSelection, simulate_wjets
+
+    blind = Calorimeter(em_threshold=1e9, hadronic_threshold=1e9)
+    settings = ("HardQCD:all = on", "PhaseSpace:pTHatMin = 300.", "PartonLevel:MPI = off")
+    result = simulate_wjets(settings, 5, 1, 2, JetSelection(), blind)
+    assert result.generated == 5
+    assert {len(values) for values in result.columns.values()} == {0}
+    assert set(COLUMNS[:19]) <= set(result.columns)
