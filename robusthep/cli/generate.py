@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from robusthep.cli._app import app
-from robusthep.errors import RobustHEPError
+from robusthep.errors import ConfigError, RobustHEPError
 
 __all__ = ["generate"]
 
@@ -38,6 +38,14 @@ def generate(
     fast: Annotated[
         bool | None, typer.Option("--fast/--full", help="Without multiparton interactions.")
     ] = None,
+    values: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Any other setting as KEY=VALUE (TOML value), e.g. --set jet_radius=0.8 "
+            "--set 'pt_hat_edges=[250, 500, 1300]'; repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Generate a dataset (events.parquet + meta.json) and print where it is."""
     from robusthep.parallel import Executor
@@ -50,10 +58,30 @@ def generate(
             overrides["events"] = events
         if fast is not None:
             overrides["fast"] = fast
-        settings = settings_class.quick(**overrides) if quick else settings_class(**overrides)
+        overrides.update(_parse_values(values or []))
+        settings = (
+            settings_class.quick(**overrides) if quick else settings_class.from_mapping(overrides)
+        )
         runner = Executor(executor, workers=workers, address=address)
         result = generate_dataset(settings, output=output, executor=runner)
     except RobustHEPError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(code=2) from error
     typer.echo(f"wrote {len(result)} events to {result.path}")
+
+
+def _parse_values(values: list[str]) -> dict[str, object]:
+    """``KEY=VALUE`` strings to a mapping; a VALUE that is not TOML is taken as a string."""
+    import tomllib
+
+    parsed: dict[str, object] = {}
+    for item in values:
+        key, equals, text = item.partition("=")
+        if not equals or not key.strip():
+            raise ConfigError(f"--set takes KEY=VALUE, got {item!r}")
+        try:
+            value = tomllib.loads(f"value = {text}")["value"]
+        except tomllib.TOMLDecodeError:
+            value = text
+        parsed[key.strip()] = tuple(value) if isinstance(value, list) else value
+    return parsed

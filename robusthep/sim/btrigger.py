@@ -88,7 +88,7 @@ class BTriggerSettings(GeneratorSettings):
     @classmethod
     def quick(cls, **overrides: Any) -> "BTriggerSettings":
         """The demo size: fast mode, 5 000 events per process."""
-        return cls(**{"events": 5_000, "shard_events": 2_500, "fast": True, **overrides})
+        return cls.from_mapping({"events": 5_000, "shard_events": 2_500, "fast": True, **overrides})
 
     def selection(self) -> TrackSelection:
         """The track and vertex preselection."""

@@ -69,7 +69,7 @@ class HiggsSettings(GeneratorSettings):
     @classmethod
     def quick(cls, **overrides: Any) -> "HiggsSettings":
         """The demo size: fast mode, 4 000 events per process (under 2 minutes on 2 cores)."""
-        return cls(**{"events": 4_000, "shard_events": 1_000, "fast": True, **overrides})
+        return cls.from_mapping({"events": 4_000, "shard_events": 1_000, "fast": True, **overrides})
 
 
 @dataclass(frozen=True)

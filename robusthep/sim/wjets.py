@@ -164,7 +164,7 @@ class WJetsSettings(GeneratorSettings):
     @classmethod
     def quick(cls, **overrides: Any) -> "WJetsSettings":
         """The demo size: fast mode, 3 000 events per process (under 2 minutes on 2 cores)."""
-        return cls(**{"events": 3_000, "shard_events": 1_000, "fast": True, **overrides})
+        return cls.from_mapping({"events": 3_000, "shard_events": 1_000, "fast": True, **overrides})
 
     def selection(self, process: str) -> JetSelection:
         """The jet definition and window, W-matched for the signal."""
