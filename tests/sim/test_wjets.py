@@ -156,3 +156,28 @@ def test_a_shard_without_any_tower_gives_an_empty_table():
     assert result.generated == 5
     assert {len(values) for values in result.columns.values()} == {0}
     assert set(COLUMNS[:19]) <= set(result.columns)
+
+
+def test_a_killed_run_resumes_from_its_finished_shards(tmp_path, monkeypatch):
+    from robusthep.sim import wjets
+    from robusthep.sim.cache import ShardStore
+
+    settings = WJetsSettings(
+        events=10, shard_events=5, fast=True, processes=("qcd",), pt_hat_edges=(250, 1300)
+    )
+    serial = Executor("local", workers=1)
+    whole = generate_wjets(settings, output=tmp_path / "whole", executor=serial, progress=False)
+    folder = tmp_path / "resumed"
+    store = ShardStore(folder.parent / f".{folder.name}.shards-{settings.key()}")
+    first, second = wjets.plan_wjets_shards(settings)
+    store.save_bytes(first.name, wjets.run_wjets_shard(first)[1])  # killed after one shard
+    seeds, simulate = [], wjets.simulate_wjets
+
+    def counting(*arguments):
+        seeds.append(arguments[2])
+        return simulate(*arguments)
+
+    monkeypatch.setattr(wjets, "simulate_wjets", counting)
+    resumed = generate_wjets(settings, output=folder, executor=serial, progress=False)
+    assert seeds == [second.pythia_seed]
+    np.testing.assert_array_equal(resumed.columns["jet_d2"], whole.columns["jet_d2"])
