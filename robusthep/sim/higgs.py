@@ -1,30 +1,26 @@
 """The ``higgs`` dataset: H → ττ and its backgrounds, generated in cached, parallel shards."""
 
 import dataclasses
-import shutil
-import sys
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-import awkward as ak
 import numpy as np
 
-from robusthep.data.dataset import (
-    META_FILE,
-    Dataset,
-    columns_to_parquet,
-    read_dataset,
-    write_dataset,
-)
-from robusthep.errors import ConfigError, DataError
+from robusthep.data.dataset import Dataset, columns_to_parquet
 from robusthep.parallel import Executor
 from robusthep.sim import detector
-from robusthep.sim.cache import ShardStore, cache_root, ensure_writable, settings_key
+from robusthep.sim.cache import ShardStore
 from robusthep.sim.features import HAD_PT_MIN, JET_PT_MIN, LEP_PT_MIN
+from robusthep.sim.generation import (
+    GeneratorSettings,
+    concatenate_columns,
+    generate_in_shards,
+    join_shards,
+    shard_seeds,
+)
 from robusthep.sim.processes import PROCESS_NAMES, get_process, tau_lep_had
-from robusthep.sim.pythia import FAST_SETTINGS, MAX_PYTHIA_SEED, check_settings
+from robusthep.sim.pythia import FAST_SETTINGS
 from robusthep.sim.shard import simulate
 
 __all__ = [
@@ -41,7 +37,7 @@ DEFAULT_LUMINOSITY_FB = 36.0
 
 
 @dataclass(frozen=True)
-class HiggsSettings:
+class HiggsSettings(GeneratorSettings):
     """What to generate; every field enters the cache key.
 
     Attributes:
@@ -63,61 +59,17 @@ class HiggsSettings:
     fast: bool = False
     pythia: tuple[str, ...] = field(default=())
 
+    DATASET: ClassVar[str] = "higgs"
+    SCHEMA: ClassVar[str] = "higgs-1"  # bump when the generated columns or physics change
+    PROCESSES: ClassVar[tuple[str, ...]] = PROCESS_NAMES
+
     def __post_init__(self) -> None:
-        object.__setattr__(self, "processes", tuple(self.processes))
-        object.__setattr__(self, "pythia", tuple(self.pythia))
-        for name in ("events", "shard_events"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
-        if not self.luminosity_fb > 0:
-            raise ConfigError(f"luminosity_fb must be positive, got {self.luminosity_fb!r}")
-        if not self.processes:
-            raise ConfigError(f"processes is empty; valid: {', '.join(PROCESS_NAMES)}")
-        for name in self.processes:
-            get_process(name)
-        if len(set(self.processes)) != len(self.processes):
-            raise ConfigError(f"processes lists a process twice: {self.processes!r}")
-
-    @classmethod
-    def from_mapping(cls, mapping: Mapping[str, Any]) -> "HiggsSettings":
-        """Build settings from a mapping (a TOML table, CLI flags); unknown keys are an error.
-
-        Example:
-            >>> HiggsSettings.from_mapping({"events": 10}).events
-            10
-            >>> HiggsSettings.from_mapping({"event": 10})
-            Traceback (most recent call last):
-            ...
-            robusthep.errors.ConfigError: unknown settings key 'event'; valid: events, seed, \
-processes, shard_events, luminosity_fb, fast, pythia
-        """
-        valid = [f.name for f in dataclasses.fields(cls)]
-        for key in mapping:
-            if key not in valid:
-                raise ConfigError(f"unknown settings key {key!r}; valid: {', '.join(valid)}")
-        return cls(**mapping)
+        self._check_common()
 
     @classmethod
     def quick(cls, **overrides: Any) -> "HiggsSettings":
         """The demo size: fast mode, 4 000 events per process (under 2 minutes on 2 cores)."""
-        return cls(**{"events": 4_000, "shard_events": 1_000, "fast": True, **overrides})
-
-    def as_dict(self) -> dict[str, Any]:
-        """The settings as JSON-serialisable values."""
-        return {
-            key: list(value) if isinstance(value, tuple) else value
-            for key, value in dataclasses.asdict(self).items()
-        }
-
-    def key(self) -> str:
-        """The cache key: a hash of the settings and of the dataset's schema."""
-        return settings_key({"dataset": "higgs", "schema": _SCHEMA_TAG, **self.as_dict()})
-
-
-_SCHEMA_TAG = "higgs-1"  # bump when the generated columns or physics change
+        return cls.from_mapping({"events": 4_000, "shard_events": 1_000, "fast": True, **overrides})
 
 
 @dataclass(frozen=True)
@@ -168,14 +120,13 @@ def plan_shards(settings: HiggsSettings) -> list[ShardTask]:
         process_number = PROCESS_NAMES.index(name)
         pythia_settings, _ = _process_settings(name, settings)
         for index, start in enumerate(range(0, settings.events, settings.shard_events)):
-            sequence = np.random.SeedSequence([settings.seed, process_number, index])
-            pythia_seed, detector_seed = (int(x) for x in sequence.generate_state(2))
+            pythia_seed, detector_seed = shard_seeds(settings.seed, process_number, index)
             tasks.append(
                 ShardTask(
                     process=name,
                     index=index,
                     events=min(settings.shard_events, settings.events - start),
-                    pythia_seed=1 + pythia_seed % MAX_PYTHIA_SEED,
+                    pythia_seed=pythia_seed,
                     detector_seed=detector_seed,
                     settings=pythia_settings,
                 )
@@ -204,31 +155,17 @@ def run_shard(task: ShardTask) -> tuple[dict[str, Any], bytes]:
     return info, columns_to_parquet(result.columns, info)
 
 
-def _concatenate(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    names = list(parts[0])
-    return {
-        name: ak.concatenate([part[name] for part in parts])
-        if isinstance(parts[0][name], ak.Array)
-        else np.concatenate([np.asarray(part[name]) for part in parts])
-        for name in names
-    }
-
-
 def _merge(
     settings: HiggsSettings, tasks: list[ShardTask], store: ShardStore
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Join the shards into one weighted table and describe each process for meta.json."""
     parts, processes = [], {}
     for name in settings.processes:
-        shards = [store.load(task.name) for task in tasks if task.process == name]
-        if any(shard is None for shard in shards):
-            raise DataError(f"a shard of {name!r} vanished from {store.folder} while merging")
-        generated = sum(info["generated"] for _, info in shards)
-        sigma_pb = sum(info["sigma_pb"] * info["generated"] for _, info in shards) / generated
-        variance = sum((info["sigma_error_pb"] * info["generated"]) ** 2 for _, info in shards)
+        run = join_shards(store, [t.name for t in tasks if t.process == name], name)
+        generated, sigma_pb = run.generated, run.sigma_pb
         _, fraction = _process_settings(name, settings)
         weight = sigma_pb * fraction * settings.luminosity_fb * 1000.0 / generated
-        columns = _concatenate([columns for columns, _ in shards])
+        columns = concatenate_columns(run.tables)
         selected = len(columns["had_pt"])
         process = get_process(name)
         columns["label"] = np.full(selected, process.label, dtype=np.int64)
@@ -239,30 +176,18 @@ def _merge(
             "label": process.label,
             "description": process.description,
             "sigma_pb": sigma_pb,
-            "sigma_error_pb": variance**0.5 / generated,
+            "sigma_error_pb": run.sigma_error_pb,
             "forced_decay_fraction": fraction,
             "generated": generated,
             "selected": selected,
             "expected_yield": weight * selected,
             "pythia_settings": list(_process_settings(name, settings)[0]),
         }
-    return _concatenate(parts), processes
+    return concatenate_columns(parts), processes
 
 
 def _meta(settings: HiggsSettings, processes: dict[str, Any]) -> dict[str, Any]:
-    from importlib.metadata import version
-
-    import pythia8mc  # noqa: F401  (the version is the pinned one)
-
-    return {
-        "dataset": "higgs",
-        "generator": f"pythia8mc {version('pythia8mc')}, fastjet {version('fastjet')}",
-        "settings": settings.as_dict(),
-        "settings_key": settings.key(),
-        "seed": settings.seed,
-        "luminosity_fb": settings.luminosity_fb,
-        "cross_sections_pb": {name: p["sigma_pb"] for name, p in processes.items()},
-        "processes": processes,
+    return settings.common_meta(processes) | {
         "selection": {
             "had_pt_min": HAD_PT_MIN,
             "lep_pt_min": LEP_PT_MIN,
@@ -276,46 +201,6 @@ def _meta(settings: HiggsSettings, processes: dict[str, Any]) -> dict[str, Any]:
         | {"soft_term_k": detector.SOFT_TERM_K},
         "undefined": "NaN",
     }
-
-
-def _cached(path: Path, key: str) -> Dataset | None:
-    """The dataset at ``path`` if whole and made with ``key``; None if absent or corrupt.
-
-    A folder that is not a robusthep dataset, or one made with other settings, is never
-    overwritten.
-    """
-    if not path.exists() or (path.is_dir() and not any(path.iterdir())):
-        return None
-    if not (path / META_FILE).is_file():
-        raise ConfigError(
-            f"{path} exists and is not a robusthep dataset (no {META_FILE}); refusing to "
-            "overwrite it: choose another output folder"
-        )
-    try:
-        dataset = read_dataset(path)
-    except DataError as error:
-        print(f"robusthep: regenerating {path}: {error}", file=sys.stderr)
-        return None
-    if dataset.meta.get("settings_key") != key:
-        raise ConfigError(
-            f"{path} holds a dataset made with other settings (key "
-            f"{dataset.meta.get('settings_key')!r}, wanted {key!r}); choose another output "
-            "folder or delete it"
-        )
-    return dataset
-
-
-def _progress_bar(enabled: bool) -> Any:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    return Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        disable=not enabled,
-        transient=False,
-    )
 
 
 def generate_higgs(
@@ -355,34 +240,12 @@ def generate_higgs(
         arXiv:2410.02867; Adam-Bourdarios et al., JMLR W&CP 42 (2015) 19.
     """
     settings = settings or HiggsSettings()
-    key = settings.key()
-    path = Path(output) if output is not None else cache_root() / f"higgs-{key}"
-    cached = _cached(path, key)
-    if cached is not None:
-        return cached
-    ensure_writable(path.parent)
-    check_settings(settings.pythia)
-    store = ShardStore(path.parent / f".{path.name}.shards-{key}")
-    ensure_writable(store.folder)
+
+    def merge(store: ShardStore) -> tuple[dict[str, Any], dict[str, Any]]:
+        columns, processes = _merge(settings, tasks, store)
+        return columns, _meta(settings, processes)
+
     tasks = plan_shards(settings)
-    todo = [task for task in tasks if store.load(task.name) is None]
-    executor = executor or Executor("local")
-    total = settings.events * len(settings.processes)
-
-    def finished(task: ShardTask, result: tuple[dict[str, Any], bytes]) -> None:
-        store.save_bytes(task.name, result[1])  # at once: a killed run keeps it
-        bar.advance(job, task.events)
-
-    with _progress_bar(progress) as bar:
-        job = bar.add_task(f"higgs → {path}", total=total)
-        bar.update(job, completed=sum(task.events for task in tasks if task not in todo))
-        try:
-            executor.map(run_shard, todo, on_done=lambda i, result: finished(todo[i], result))
-        except ConfigError:
-            # Settings Pythia cannot run: no shard made with them is worth resuming.
-            shutil.rmtree(store.folder, ignore_errors=True)
-            raise
-    columns, processes = _merge(settings, tasks, store)
-    write_dataset(path, columns, _meta(settings, processes), overwrite=path.exists())
-    shutil.rmtree(store.folder, ignore_errors=True)
-    return read_dataset(path)
+    return generate_in_shards(
+        settings, tasks, run_shard, merge, output=output, executor=executor, progress=progress
+    )
