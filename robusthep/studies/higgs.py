@@ -396,6 +396,13 @@ def _merge(results: Sequence[dict[str, list[Any]]], per_mu: int) -> list[dict[st
     return merged
 
 
+def _asimov_fit(likelihood: BinnedLikelihood, mu: float) -> float:
+    """μ̂ fitted to the Asimov data set (the expected counts) at μ, nominal nuisances."""
+    theta = np.zeros(len(likelihood.names))
+    theta[0] = mu
+    return likelihood.fit(likelihood.expected(theta)).mu
+
+
 def _summary(
     mus: Sequence[float], lows: list[np.ndarray], highs: list[np.ndarray]
 ) -> dict[str, Any]:
@@ -669,6 +676,9 @@ def run_higgs(
                 sum(not c for e in evaluation for c in e["converged"]), "count"
             ),
             "calibration_failed": quantity(int(belt.failed.sum()), "count"),
+            "asimov_mu_hat": [
+                quantity(_asimov_fit(measurement.likelihood, mu), "1", mu=mu) for mu in mus
+            ],
             "pulls": pulls,
             "belt": {
                 "grid": quantity(belt.grid.tolist(), "1"),
