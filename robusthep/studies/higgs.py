@@ -27,6 +27,7 @@ from robusthep.infer import (
 from robusthep.parallel import Executor
 from robusthep.report import RunFolder, Section, figure, quantity
 from robusthep.sim import FEATURES, PRIORS, HiggsSettings, apply_systematics, generate_higgs
+from robusthep.sim.systematics import Prior
 from robusthep.studies._common import relu_mlp, seeded
 from robusthep.studies.config import StudyConfig
 from robusthep.train import fit
@@ -253,6 +254,11 @@ def _histograms(
     }
 
 
+def _width(prior: Prior) -> float:
+    """The shift the likelihood calls one σ: the prior's σ; exp(mean + σ) for a log-normal."""
+    return float(np.exp(prior.mean + prior.sigma)) if prior.log_normal else prior.sigma
+
+
 def build_likelihood(
     templates: Table, classifier: Classifier, yields: Mapping[str, float], config: HiggsConfig
 ) -> BinnedLikelihood:
@@ -275,7 +281,7 @@ def build_likelihood(
     shapes = []
     for index, name in enumerate(SHAPES):
         prior = priors[name]
-        sigma = prior.sigma if not prior.log_normal else float(np.exp(prior.mean + prior.sigma))
+        sigma = _width(prior)
         centre = 1.0 if name != "soft_met" else 0.0
         seed = config.seed + 100 + index
         up_table = apply_systematics(templates, {name: centre + sigma}, seed=seed)
@@ -362,7 +368,7 @@ def _run_task(task: _Task) -> dict[str, list[Any]]:
         if best is not None:
             for name, prior in priors.items():
                 centre = 0.0 if name == "soft_met" else 1.0
-                pulls[name] = best.parameters[name] - (truth[name] - centre) / prior.sigma
+                pulls[name] = best.parameters[name] - (truth[name] - centre) / _width(prior)
         out["pulls"].append(pulls)
     return out
 
