@@ -9,6 +9,7 @@ from typing import Any
 from robusthep.errors import ConfigError
 from robusthep.report import RunFolder, Section, quantity
 from robusthep.studies.config import StudyConfig, load_config, read_toml
+from robusthep.studies.higgs import HiggsConfig, run_higgs
 from robusthep.studies.tabular import TabularConfig, run_tabular
 from robusthep.studies.toys import ToysConfig, run_toys
 
@@ -60,6 +61,16 @@ def _tabular_headline(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]
     return headline
 
 
+def _higgs_headline(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    headline: dict[str, Mapping[str, Any]] = {}
+    for entry in results["methods"].values():
+        for kind in ("wilks", "neyman"):
+            summary = entry[kind]
+            headline[f"Higgs μ, {entry['label']}, {kind}: coverage"] = summary["coverage"]
+            headline[f"Higgs μ, {entry['label']}, {kind}: mean width"] = summary["mean_width"]
+    return headline
+
+
 #: Every study, in the order the demo runs them. A new study adds itself here.
 STUDIES: dict[str, Study] = {
     "toys": Study(
@@ -75,6 +86,13 @@ STUDIES: dict[str, Study] = {
         TabularConfig,
         run_tabular,
         _tabular_headline,
+    ),
+    "higgs": Study(
+        "higgs",
+        "Higgs signal strength: calibrated 68.27% intervals under six systematics",
+        HiggsConfig,
+        run_higgs,
+        _higgs_headline,
     ),
 }
 
@@ -109,7 +127,8 @@ def run_study(
         >>> run_study("nope")
         Traceback (most recent call last):
         ...
-        robusthep.errors.ConfigError: unknown study 'nope'; the studies are toys, bench-tabular
+        robusthep.errors.ConfigError: unknown study 'nope'; the studies are toys, bench-tabular, \
+higgs
     """
     if name not in STUDIES:
         raise ConfigError(f"unknown study {name!r}; the studies are {', '.join(STUDIES)}")

@@ -1,0 +1,125 @@
+"""Coverage of intervals with binomial errors, and the HiggsML Uncertainty Challenge score."""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from robusthep.errors import DataError
+
+__all__ = ["ONE_SIGMA", "Coverage", "challenge_score", "coverage"]
+
+ONE_SIGMA = 0.6827
+"""The confidence level of a 68.27% (one-sigma) interval, as the challenge rounds it."""
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How often intervals contained the truth.
+
+    Attributes:
+        fraction: covering intervals over all intervals (failed ones count as not covering).
+        error: the binomial standard error ``sqrt(fraction (1 − fraction) / n)``.
+        n: every interval, failed ones included.
+        failed: intervals with a NaN endpoint (a fit that did not converge), counted in ``n``.
+    """
+
+    fraction: float
+    error: float
+    n: int
+    failed: int
+
+    def within(self, level: float = ONE_SIGMA, sigmas: float = 2.0) -> bool:
+        """Whether ``fraction`` lies within ``sigmas`` binomial errors *of the level*.
+
+        The error is that of the nominal level, ``sqrt(level (1 − level) / n)``, as the
+        challenge's band, so a lucky 100% on few intervals does not pass.
+        """
+        return abs(self.fraction - level) <= sigmas * math.sqrt(level * (1 - level) / self.n)
+
+
+def _endpoints(low: ArrayLike, high: ArrayLike, truth: ArrayLike) -> tuple[np.ndarray, ...]:
+    low_array = np.asarray(low, dtype=float).reshape(-1)
+    high_array = np.asarray(high, dtype=float).reshape(-1)
+    truth_array = np.broadcast_to(np.asarray(truth, dtype=float), low_array.shape)
+    if low_array.shape != high_array.shape:
+        raise DataError(f"low has {low_array.size} endpoints but high has {high_array.size}")
+    if low_array.size == 0:
+        raise DataError("no intervals given: coverage of an empty set is undefined")
+    if not np.all(np.isfinite(truth_array)):
+        raise DataError("the true values must be finite")
+    return low_array, high_array, truth_array
+
+
+def coverage(low: ArrayLike, high: ArrayLike, truth: ArrayLike) -> Coverage:
+    """The fraction of intervals ``[low, high]`` that contain ``truth``, with its binomial error.
+
+    An interval with a NaN endpoint (its fit failed) counts as *not* covering and is
+    reported in ``failed``: a failure is never dropped from the denominator.
+
+    Arguments:
+        low, high: the endpoints, one per pseudo-experiment.
+        truth: the true value, a scalar or one per pseudo-experiment.
+
+    Returns:
+        A :class:`Coverage`.
+
+    Example:
+        >>> c = coverage([0.5, 0.9, float("nan"), 1.2], [1.5, 1.1, 2.0, 1.4], 1.0)
+        >>> c.fraction, c.failed, round(c.error, 3)
+        (0.5, 1, 0.25)
+    """
+    low_array, high_array, truth_array = _endpoints(low, high, truth)
+    failed = ~(np.isfinite(low_array) & np.isfinite(high_array))
+    covered = ~failed & (low_array <= truth_array) & (truth_array <= high_array)
+    n = low_array.size
+    fraction = float(covered.mean())
+    return Coverage(fraction, math.sqrt(fraction * (1 - fraction) / n), n, int(failed.sum()))
+
+
+def challenge_score(low: ArrayLike, high: ArrayLike, truth: ArrayLike) -> dict[str, float]:
+    """The FAIR Universe HiggsML Uncertainty Challenge score of a set of intervals.
+
+    With ``w`` the mean width, ``c`` the coverage and ``σ₆₈ = sqrt(0.6827 · 0.3173 / N)``:
+    ``f(c) = 1`` inside ``0.6827 ± 2σ₆₈``, ``1 + |Δ/σ₆₈|⁴`` below and ``1 + |Δ/σ₆₈|³`` above,
+    ``Δ`` measured from the nearer edge of that band; ``score = −ln((w + 0.001) f(c))``,
+    higher is better. A failed interval (NaN endpoint) does not cover; its width is not
+    defined, so ``w`` is the mean over finite intervals.
+
+    Arguments:
+        low, high: the endpoints, one per pseudo-experiment.
+        truth: the true μ, a scalar or one per pseudo-experiment.
+
+    Returns:
+        ``{"score", "width", "coverage", "penalty", "sigma68"}``.
+
+    Example:
+        >>> s = challenge_score([0.5, 0.5, 0.5, 1.5], [1.5, 1.5, 1.5, 2.5], 1.0)
+        >>> round(s["score"], 4), s["coverage"], s["penalty"]
+        (-0.001, 0.75, 1.0)
+
+    References:
+        FAIR Universe HiggsML Uncertainty Challenge, arXiv:2410.02867.
+    """
+    low_array, high_array, truth_array = _endpoints(low, high, truth)
+    n = low_array.size
+    result = coverage(low_array, high_array, truth_array)
+    finite = np.isfinite(low_array) & np.isfinite(high_array)
+    width = float(np.mean(high_array[finite] - low_array[finite])) if finite.any() else math.inf
+    sigma = math.sqrt(ONE_SIGMA * (1 - ONE_SIGMA) / n)
+    below, above = ONE_SIGMA - 2 * sigma, ONE_SIGMA + 2 * sigma
+    c = result.fraction
+    if c < below:
+        penalty = 1 + abs((c - below) / sigma) ** 4
+    elif c > above:
+        penalty = 1 + abs((c - above) / sigma) ** 3
+    else:
+        penalty = 1.0
+    return {
+        "score": -math.log((width + 0.001) * penalty),
+        "width": width,
+        "coverage": c,
+        "penalty": penalty,
+        "sigma68": sigma,
+    }

@@ -1,0 +1,50 @@
+"""Coverage with binomial errors and the challenge score against hand-computed values."""
+
+import math
+
+import numpy as np
+import pytest
+
+from robusthep.errors import DataError
+from robusthep.infer import challenge_score, coverage
+
+
+def test_coverage_counts_failures_as_not_covering():
+    result = coverage([0.0, 0.0, np.nan, 0.0], [2.0, 0.5, 2.0, 2.0], 1.0)
+    assert result.n == 4 and result.failed == 1
+    assert result.fraction == 0.5
+    assert result.error == pytest.approx(math.sqrt(0.25 / 4))
+
+
+def test_score_inside_the_band_is_minus_log_width():
+    # 100 intervals of width 0.4, 68 covering: inside 0.6827 ± 2σ, so f = 1.
+    low = np.full(100, 0.8)
+    high = np.full(100, 1.2)
+    truth = np.where(np.arange(100) < 68, 1.0, 5.0)
+    score = challenge_score(low, high, truth)
+    assert score["penalty"] == 1.0
+    assert score["score"] == pytest.approx(-math.log(0.401))
+
+
+def test_score_under_coverage_by_hand():
+    # N = 100: σ68 = sqrt(0.6827 · 0.3173 / 100) = 0.0465425; the lower edge 0.589615.
+    # c = 0.5: Δ/σ = (0.5 − 0.589615)/0.0465425 = −1.92545; f = 1 + 1.92545⁴ = 14.7445.
+    truth = np.where(np.arange(100) < 50, 1.0, 9.0)
+    score = challenge_score(np.zeros(100), np.ones(100) * 2, truth)
+    assert score["sigma68"] == pytest.approx(0.046543, abs=1e-6)
+    assert score["penalty"] == pytest.approx(14.7445, rel=1e-4)
+    assert score["score"] == pytest.approx(-math.log(2.001 * 14.7445), rel=1e-4)
+
+
+def test_score_over_coverage_by_hand():
+    # c = 1: Δ/σ = (1 − 0.775787)/0.046543 = 4.81733; f = 1 + 4.81733³ = 112.794.
+    score = challenge_score(np.zeros(100), np.ones(100), 0.5)
+    assert score["penalty"] == pytest.approx(112.794, rel=1e-4)
+    assert score["score"] == pytest.approx(-math.log(1.001 * 112.794), rel=1e-4)
+
+
+def test_empty_and_mismatched_inputs_are_errors():
+    with pytest.raises(DataError, match="no intervals"):
+        coverage([], [], 1.0)
+    with pytest.raises(DataError, match="endpoints"):
+        coverage([0.0, 1.0], [1.0], 1.0)

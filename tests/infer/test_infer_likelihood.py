@@ -1,0 +1,118 @@
+"""The binned likelihood agrees with pyhf, covers on toys, and reports failed fits."""
+
+import numpy as np
+import pyhf
+import pytest
+
+from robusthep.infer import (
+    BinnedLikelihood,
+    EmptyPseudoExperimentError,
+    FitError,
+    NormSystematic,
+    ShapeSystematic,
+    coverage,
+)
+
+
+def _model(seed: int = 0) -> BinnedLikelihood:
+    rng = np.random.default_rng(seed)
+    bins = 12
+    nominal = {
+        "htautau": 5 + 20 * np.linspace(0, 1, bins) ** 2,
+        "ztautau": 80 * np.exp(-np.linspace(0, 3, bins)) + 2,
+        "ttbar": 10 + rng.uniform(0, 5, bins),
+        "diboson": 1 + rng.uniform(0, 1, bins),
+    }
+    shapes = []
+    for name in ("tes", "jes", "soft_met"):
+        tilt = rng.uniform(-0.1, 0.1) * np.linspace(-1, 1, bins)
+        shapes.append(
+            ShapeSystematic(
+                name,
+                low={p: v * (1 - tilt) for p, v in nominal.items()},
+                high={p: v * (1 + tilt * rng.uniform(0.5, 1.5)) for p, v in nominal.items()},
+            )
+        )
+    norms = [
+        NormSystematic("ttbar_scale", 0.25, ("ttbar",)),
+        NormSystematic("diboson_scale", 0.025, ("diboson",)),
+        NormSystematic("bkg_scale", 0.01, ("ztautau", "ttbar", "diboson")),
+    ]
+    return BinnedLikelihood(nominal, signal="htautau", shapes=shapes, norms=norms)
+
+
+def _pyhf(model: BinnedLikelihood, counts: np.ndarray):
+    pdf, data = model.pyhf_model(counts)
+    return pdf, data, pdf.config.par_order
+
+
+def _to_pyhf(model: BinnedLikelihood, pdf, theta: np.ndarray) -> np.ndarray:
+    index = {name: i for i, name in enumerate(model.names)}
+    return np.array([theta[index[name]] for name in pdf.config.par_order])
+
+
+def test_nll_differences_equal_pyhf_logpdf():
+    model = _model()
+    counts = np.random.default_rng(3).poisson(model.expected([1.0, 0, 0, 0, 0, 0, 0]))
+    pdf, data, _ = _pyhf(model, counts)
+    rng = np.random.default_rng(4)
+    reference = np.array([1.0, 0, 0, 0, 0, 0, 0])
+    for _ in range(10):
+        theta = np.concatenate([[rng.uniform(0.2, 2.5)], rng.uniform(-2, 2, 6)])
+        ours = model.nll(theta, counts) - model.nll(reference, counts)
+        theirs = -(
+            pdf.logpdf(_to_pyhf(model, pdf, theta), data)[0]
+            - pdf.logpdf(_to_pyhf(model, pdf, reference), data)[0]
+        )
+        assert ours == pytest.approx(theirs, rel=1e-8, abs=1e-8)
+
+
+def test_best_fit_agrees_with_pyhf():
+    model = _model(1)
+    counts = np.random.default_rng(5).poisson(model.expected([1.5, 0.5, -0.5, 0, 0, 0, 0]))
+    ours = model.fit(counts)
+    pdf, data, _ = _pyhf(model, counts)
+    pyhf.set_backend("numpy", "scipy")
+    theirs = pyhf.infer.mle.fit(data, pdf)
+    assert ours.converged
+    assert ours.mu == pytest.approx(theirs[pdf.config.poi_index], abs=2e-3)
+
+
+def test_asimov_fit_is_unbiased():
+    model = _model(2)
+    for mu in (0.1, 1.0, 3.0):
+        asimov = model.expected([mu, 0, 0, 0, 0, 0, 0])
+        assert model.fit(asimov).mu == pytest.approx(mu, abs=1e-3)
+
+
+def test_wilks_interval_covers_on_toys():
+    model = _model(3)
+    rng = np.random.default_rng(6)
+    lows, highs = [], []
+    for _ in range(100):
+        alphas = rng.standard_normal(6)
+        counts = rng.poisson(model.expected(np.concatenate([[1.0], alphas])))
+        interval = model.profile_interval(counts)
+        lows.append(interval.low)
+        highs.append(interval.high)
+    result = coverage(lows, highs, 1.0)
+    assert result.failed == 0
+    # 100 toys: binomial σ 0.047; 3σ.
+    assert abs(result.fraction - 0.6827) < 0.14
+
+
+def test_a_fit_that_does_not_converge_is_reported():
+    model = _model(4)
+    counts = np.random.default_rng(7).poisson(model.expected([2.0, 1, 1, 1, 0, 0, 0]))
+    fit = model.fit(counts, max_iterations=1)
+    assert not fit.converged and fit.message
+    with pytest.raises(FitError, match="did not converge"):
+        model.fit(counts, max_iterations=1, strict=True)
+    interval = model.profile_interval(counts, max_iterations=1)
+    assert not interval.converged and np.isnan(interval.low)
+    assert coverage([interval.low], [interval.high], 2.0).failed == 1
+
+
+def test_zero_events_are_an_error():
+    with pytest.raises(EmptyPseudoExperimentError, match="no event"):
+        _model().fit(np.zeros(12))
