@@ -14,9 +14,11 @@ from robusthep.sim.cache import ShardStore
 from robusthep.sim.generation import (
     GeneratorSettings,
     concatenate_columns,
+    event_weight,
     generate_in_shards,
     join_shards,
     shard_seeds,
+    shard_summary,
 )
 from robusthep.sim.pythia import FAST_SETTINGS
 from robusthep.sim.tracker import Tracker
@@ -163,15 +165,7 @@ def run_btrigger_shard(task: BTriggerShard) -> tuple[dict[str, Any], bytes]:
     columns = dict(result.columns)
     if columns:
         columns["event"] = columns["event"] + task.index * 10**7  # unique within a process
-    info = {
-        "process": task.process,
-        "index": task.index,
-        "generated": result.generated,
-        "selected": len(columns.get("label", ())),
-        "sigma_pb": result.sigma_pb,
-        "sigma_error_pb": result.sigma_error_pb,
-        "seconds": result.seconds,
-    }
+    info = shard_summary(task, result, len(columns.get("label", ())))
     return info, columns_to_parquet(columns, info)
 
 
@@ -182,7 +176,7 @@ def _merge(
     for name in settings.processes:
         run = join_shards(store, [t.name for t in tasks if t.process == name], name)
         generated, sigma = run.generated, run.sigma_pb
-        weight = sigma * settings.luminosity_fb * 1000.0 / generated
+        weight = event_weight(sigma, settings.luminosity_fb, generated)
         if not run.tables:
             continue
         columns = concatenate_columns(run.tables)

@@ -22,9 +22,11 @@ __all__ = [
     "Shard",
     "cached_dataset",
     "concatenate_columns",
+    "event_weight",
     "generate_in_shards",
     "join_shards",
     "shard_seeds",
+    "shard_summary",
 ]
 
 
@@ -132,6 +134,44 @@ def shard_seeds(*path: int) -> tuple[int, int]:
     """
     pythia_seed, detector_seed = (int(x) for x in np.random.SeedSequence(path).generate_state(2))
     return 1 + pythia_seed % MAX_PYTHIA_SEED, detector_seed
+
+
+def shard_summary(task: Any, result: Any, selected: int, **extra: Any) -> dict[str, Any]:
+    """What a worker reports of a finished shard (stored with its table, read at merge).
+
+    Arguments:
+        task: the shard (``process``, ``index``, ``pythia_seed``, ``detector_seed``).
+        result: what the simulation returned (``generated``, ``sigma_pb``,
+            ``sigma_error_pb``, ``seconds``).
+        selected: the rows the shard kept.
+        extra: dataset-specific entries (e.g. the pT-hat bin).
+    """
+    return {
+        "process": task.process,
+        **extra,
+        "index": task.index,
+        "generated": result.generated,
+        "selected": selected,
+        "sigma_pb": result.sigma_pb,
+        "sigma_error_pb": result.sigma_error_pb,
+        "seconds": result.seconds,
+        "pythia_seed": task.pythia_seed,
+        "detector_seed": task.detector_seed,
+    }
+
+
+def event_weight(
+    sigma_pb: float, luminosity_fb: float, generated: int, fraction: float = 1.0
+) -> float:
+    """The weight of each generated event: σ [pb] × fraction × L [fb⁻¹] × 1000 / N.
+
+    ``fraction`` is the branching fraction of forced decays; weight × rows = expected yield.
+
+    Example:
+        >>> event_weight(2.0, 36.0, 1000)  # 2 pb at 36 fb⁻¹ is 72 000 events
+        72.0
+    """
+    return sigma_pb * fraction * luminosity_fb * 1000.0 / generated
 
 
 def concatenate_columns(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:

@@ -15,9 +15,11 @@ from robusthep.sim.features import HAD_PT_MIN, JET_PT_MIN, LEP_PT_MIN
 from robusthep.sim.generation import (
     GeneratorSettings,
     concatenate_columns,
+    event_weight,
     generate_in_shards,
     join_shards,
     shard_seeds,
+    shard_summary,
 )
 from robusthep.sim.processes import PROCESS_NAMES, get_process, tau_lep_had
 from robusthep.sim.pythia import FAST_SETTINGS
@@ -141,17 +143,7 @@ def run_shard(task: ShardTask) -> tuple[dict[str, Any], bytes]:
     so workers need no shared file system (Ray nodes on other machines).
     """
     result = simulate(task.settings, task.events, task.pythia_seed, task.detector_seed)
-    info = {
-        "process": task.process,
-        "index": task.index,
-        "generated": result.generated,
-        "selected": len(result.columns["had_pt"]),
-        "sigma_pb": result.sigma_pb,
-        "sigma_error_pb": result.sigma_error_pb,
-        "seconds": result.seconds,
-        "pythia_seed": task.pythia_seed,
-        "detector_seed": task.detector_seed,
-    }
+    info = shard_summary(task, result, len(result.columns["had_pt"]))
     return info, columns_to_parquet(result.columns, info)
 
 
@@ -164,7 +156,7 @@ def _merge(
         run = join_shards(store, [t.name for t in tasks if t.process == name], name)
         generated, sigma_pb = run.generated, run.sigma_pb
         _, fraction = _process_settings(name, settings)
-        weight = sigma_pb * fraction * settings.luminosity_fb * 1000.0 / generated
+        weight = event_weight(sigma_pb, settings.luminosity_fb, generated, fraction)
         columns = concatenate_columns(run.tables)
         selected = len(columns["had_pt"])
         process = get_process(name)

@@ -15,9 +15,11 @@ from robusthep.sim.calorimeter import Calorimeter
 from robusthep.sim.generation import (
     GeneratorSettings,
     concatenate_columns,
+    event_weight,
     generate_in_shards,
     join_shards,
     shard_seeds,
+    shard_summary,
 )
 from robusthep.sim.processes import Process
 from robusthep.sim.pythia import FAST_SETTINGS
@@ -265,18 +267,7 @@ def run_wjets_shard(task: WJetsShard) -> tuple[dict[str, Any], bytes]:
     result = simulate_wjets(
         task.settings, task.events, task.pythia_seed, task.detector_seed, task.selection
     )
-    info = {
-        "process": task.process,
-        "pt_hat_bin": task.pt_hat_bin,
-        "index": task.index,
-        "generated": result.generated,
-        "selected": len(result.columns["jet_pt"]),
-        "sigma_pb": result.sigma_pb,
-        "sigma_error_pb": result.sigma_error_pb,
-        "seconds": result.seconds,
-        "pythia_seed": task.pythia_seed,
-        "detector_seed": task.detector_seed,
-    }
+    info = shard_summary(task, result, len(result.columns["jet_pt"]), pt_hat_bin=task.pt_hat_bin)
     return info, columns_to_parquet(result.columns, info)
 
 
@@ -329,7 +320,7 @@ def _merge(
             names = [t.name for t in tasks if t.process == name and t.pt_hat_bin == b]
             run = join_shards(store, names, f"{name}, pT-hat bin {b}")
             generated, sigma = run.generated, run.sigma_pb
-            weight = sigma * settings.luminosity_fb * 1000.0 / generated
+            weight = event_weight(sigma, settings.luminosity_fb, generated)
             columns = concatenate_columns(run.tables)
             selected = len(columns["jet_pt"])
             columns["label"] = np.full(selected, process.label, dtype=np.int64)
