@@ -103,9 +103,9 @@ class TriggerConfig(StudyConfig):
     hidden: tuple[int, ...] = (32, 32)
     group_size: int = Field(2, ge=2)
     lipschitz: float = Field(4.0, gt=0)
-    epochs: int = Field(100, ge=1)
+    epochs: int = Field(30, ge=1)
     lr: float = Field(1e-2, gt=0)
-    batch_size: int = Field(256, ge=1)
+    batch_size: int = Field(1024, ge=1)
     bdt_iterations: int = Field(200, ge=1)
     retentions: tuple[float, ...] = (0.01, 0.05)
     degradation: float = Field(1.2, ge=1)
@@ -135,8 +135,8 @@ class TriggerConfig(StudyConfig):
 
     @classmethod
     def quick(cls) -> "TriggerConfig":
-        """The cached demo sample (fast mode, 5 000 events per process), 80 epochs."""
-        return cls(events=5_000, fast=True, epochs=80, bootstrap=100)
+        """The cached demo sample (fast mode, 5 000 events per process), 80 epochs of 256."""
+        return cls(events=5_000, fast=True, epochs=80, batch_size=256, bootstrap=100)
 
     def data_settings(self) -> BTriggerSettings:
         """The ``btrigger`` sample this configuration reads."""
@@ -370,17 +370,22 @@ def _curves(
 
 
 def _grid_violations(model: nn.Module, x: torch.Tensor, config: TriggerConfig) -> dict[str, Any]:
-    """Each of ``grid_events`` test candidates scanned along each increasing feature."""
+    """Each of ``grid_events`` test candidates scanned along each increasing feature.
+
+    The grid spans the test range widened by one standard deviation on both sides; the
+    falls inside the test range itself are counted apart (``within_test_range``).
+    """
     rows = torch.randperm(len(x), generator=torch.Generator().manual_seed(config.seed))
     base = x[rows[: config.grid_events]]
     counts = {}
     for feature in config.increasing:
         index = config.features.index(feature)
-        grid = torch.linspace(
-            float(x[:, index].min()) - 1, float(x[:, index].max()) + 1, config.grid_points
-        )
+        low, high = float(x[:, index].min()), float(x[:, index].max())
+        grid = torch.linspace(low - 1, high + 1, config.grid_points)
         violations, steps = count_violations(model, base, index, grid, sign=1)
-        counts[feature] = quantity(violations, "count", steps=steps)
+        inside = torch.linspace(low, high, config.grid_points)
+        within, _ = count_violations(model, base, index, inside, sign=1)
+        counts[feature] = quantity(violations, "count", steps=steps, within_test_range=within)
     return counts
 
 
@@ -538,6 +543,7 @@ def run_trigger(
                 sum(v["value"] for v in violations.values()),
                 "count",
                 steps=sum(v["steps"] for v in violations.values()),
+                within_test_range=sum(v["within_test_range"] for v in violations.values()),
             ),
             "verify": _verify(model, x_test, name, config),
         }
