@@ -796,10 +796,10 @@ def _write_report(
             ),
             Section(
                 "Efficiency at fixed output rate, robustness and monotonicity",
-                text="Signal efficiency at the cut keeping 1% / 5% of the background test "
-                "candidates (bootstrap errors); its change when the tracker resolution is "
-                f"{config.degradation:g} times worse at test time with the same cut; falls of "
-                "the output along each increasing feature on a grid of "
+                text=f"Signal efficiency at the cut keeping {' / '.join(retentions)} of the "
+                "background test candidates (bootstrap errors); its change when the tracker "
+                f"resolution is {config.degradation:g} times worse at test time with the same "
+                "cut; falls of the output along each increasing feature on a grid of "
                 f"{config.grid_points} points for {config.grid_events} test candidates, and "
                 "wrong-way pairs found by robusthep.audit.verify (exported model for ours).",
                 table=(header, rows),
