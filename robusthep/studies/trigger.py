@@ -12,6 +12,7 @@ from pydantic import Field, model_validator
 from torch import nn
 
 from robusthep.audit import auc, bootstrap, verify
+from robusthep.errors import DataError
 from robusthep.nn import to_plain
 from robusthep.report import DIMENSIONLESS, RunFolder, Section, figure, format_quantity, quantity
 from robusthep.sim import BTriggerSettings, degrade_tracker, generate_btrigger
@@ -420,8 +421,9 @@ def _verify(model: nn.Module, x: torch.Tensor, name: str, config: TriggerConfig)
     return entry
 
 
-def _lifetime(table: dict[str, Any]) -> dict[str, Any]:
-    """The b-hadron lifetime from the true decay times of the signal, one entry per hadron."""
+def _lifetime(table: dict[str, Any]) -> tuple[dict[str, Any], np.ndarray]:
+    """The b-hadron lifetime from the true decay times of the signal, one entry per hadron,
+    and those decay times above the cut, minus the cut."""
     from scipy import stats
 
     signal = np.asarray(table["label"]) == 1
@@ -429,9 +431,14 @@ def _lifetime(table: dict[str, Any]) -> dict[str, Any]:
         np.asarray(table["process"], dtype=str)[signal], np.asarray(table["event"], str)[signal]
     )
     times = np.asarray(table["true_b_decay_time"], dtype=np.float64)[signal]
-    _, first = np.unique(np.char.add(key, times.astype(str)), return_index=True)
+    _, first = np.unique(np.char.add(np.char.add(key, "/"), times.astype(str)), return_index=True)
     times = times[first]
     late = times[times > _LIFETIME_FROM_PS] - _LIFETIME_FROM_PS
+    if len(late) < 10:
+        raise DataError(
+            f"only {len(late)} signal b hadrons decay after {_LIFETIME_FROM_PS:g} ps, too few "
+            "for the lifetime check; use more events (events = ...)"
+        )
     tau = float(late.mean())  # the maximum-likelihood exponential lifetime above the cut
     return {
         "lifetime": quantity(
@@ -445,8 +452,7 @@ def _lifetime(table: dict[str, Any]) -> dict[str, Any]:
         "expected": quantity(
             1.55, "ps", note="B0/B+/Bs/Lambda_b mixture; docs/sim.md measures 1.64 +- 0.04 ps"
         ),
-        "_late": late,
-    }
+    }, late
 
 
 def run_trigger(
@@ -549,8 +555,7 @@ def run_trigger(
         }
         trained[name], scores[name] = model, nominal
 
-    lifetime = _lifetime(table)
-    late = lifetime.pop("_late")
+    lifetime, late = _lifetime(table)
     results = {
         "study": "trigger",
         "dataset": {
