@@ -33,7 +33,7 @@ class Table:
     Attributes:
         columns: column name → numpy array (awkward array for variable-length lists).
         path: the file or dataset folder.
-        format: ``"parquet"``, ``"csv"``, ``"root"`` or ``"dataset"``.
+        format: ``"parquet"``, ``"csv"``, ``"root"``, ``"dataset"`` or ``"memory"``.
         tree: the ROOT tree the columns came from (None for the other formats).
     """
 
@@ -41,6 +41,20 @@ class Table:
     path: Path
     format: str
     tree: str | None = None
+
+    @classmethod
+    def from_columns(cls, columns: Mapping[str, Any]) -> "Table":
+        """A table of arrays in memory (format ``"memory"``).
+
+        Example:
+            >>> Table.from_columns({"pt": [1.0, 2.0]}).numeric(["pt"]).tolist()
+            [[1.0], [2.0]]
+        """
+        return cls(
+            {name: np.asarray(values) for name, values in columns.items()},
+            Path("<memory>"),
+            "memory",
+        )
 
     def __len__(self) -> int:
         return len(next(iter(self.columns.values()))) if self.columns else 0

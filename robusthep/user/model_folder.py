@@ -1,6 +1,7 @@
 """The layout of a trained model's folder, and reading it back: :class:`ModelFolder`."""
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -74,9 +75,13 @@ class ModelFolder:
         """The input columns, in order."""
         return list(self.metadata["features"])
 
-    def inputs(self, data: str | os.PathLike | Table, *, tree: str | None = None) -> np.ndarray:
-        """The model's input matrix from a file or table (features checked: present, numeric,
-        finite)."""
+    def inputs(
+        self, data: str | os.PathLike | Table | Mapping[str, Any], *, tree: str | None = None
+    ) -> np.ndarray:
+        """The model's input matrix from a file, a table or a mapping column → values
+        (features checked: present, numeric, finite)."""
+        if isinstance(data, Mapping):
+            data = Table.from_columns(data)
         table = data if isinstance(data, Table) else read_table(data, tree=tree)
         return table.numeric(self.features)
 

@@ -1,6 +1,8 @@
 """Scores of a trained model on a table: :func:`predict`."""
 
 import os
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -12,7 +14,7 @@ __all__ = ["predict"]
 
 def predict(
     model_dir: str | os.PathLike | ModelFolder,
-    data: str | os.PathLike | Table | np.ndarray,
+    data: str | os.PathLike | Table | Mapping[str, Any] | np.ndarray,
     *,
     tree: str | None = None,
 ) -> np.ndarray:
@@ -22,7 +24,8 @@ def predict(
     Arguments:
         model_dir: a folder written by :func:`~robusthep.user.train_model`.
         data: a file or dataset folder (see :func:`~robusthep.data.read_table`), a
-            :class:`~robusthep.data.Table`, or an (N, features) matrix in the model's
+            :class:`~robusthep.data.table.Table`, a mapping column → values, or an
+            (N, features) matrix in the model's
             feature order.
         tree: the TTree of a ROOT file holding several.
 
@@ -41,7 +44,7 @@ def predict(
         >>> table = {"pt": rng.normal(size=200), "label": (rng.random(200) < 0.5) * 1.0}
         >>> config = TrainConfig.create(target="label", features=["pt"], hidden=(8,),
         ...                             epochs=2, audit_pairs=16, audit_steps=1)
-        >>> model = train_model(table, config, tempfile.mkdtemp())
+        >>> model = train_model(table, config, tempfile.mkdtemp(), report=False)
         >>> scores = predict(model.path, np.array([[0.0], [1.0]]))
         >>> scores.shape, bool(((scores > 0) & (scores < 1)).all())
         ((2,), True)

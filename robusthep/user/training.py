@@ -81,6 +81,7 @@ def train_model(
     *,
     tree: str | None = None,
     progress: bool = False,
+    report: bool = True,
     log: Log = _silent,
     command: str | None = None,
 ) -> TrainedModel:
@@ -102,6 +103,7 @@ def train_model(
         output: the model folder; ``runs/train-<time>/`` when None.
         tree: the TTree of a ROOT file holding several.
         progress: show the trainer's progress bar.
+        report: draw the figures and write ``report.html`` (a few seconds).
         log: called with a line saying what runs now.
         command: the command that reproduces the run, shown in the report.
 
@@ -122,7 +124,7 @@ def train_model(
         >>> config = TrainConfig.create(target="label", features=["pt", "chi2"],
         ...                             increasing=["pt"], hidden=(8,), epochs=3,
         ...                             audit_pairs=32, audit_steps=2)
-        >>> model = train_model(table, config, tempfile.mkdtemp())
+        >>> model = train_model(table, config, tempfile.mkdtemp(), report=False)
         >>> model.check.passed, sorted(model.results["metrics"])
         (True, ['R50', 'auc'])
 
@@ -162,7 +164,8 @@ def train_model(
         outputs, validation.y, validation.w, validation.z, config, history, metadata, check
     )
     folder.write_results(results)
-    write_training_report(folder, config, results, outputs, validation, history, command)
+    if report:
+        write_training_report(folder, config, results, outputs, validation, history, command)
     return TrainedModel(path=folder.path, results=results, check=check)
 
 
@@ -174,8 +177,7 @@ def _table(
     if isinstance(data, Table):
         return data
     if isinstance(data, Mapping):
-        columns = {name: np.asarray(values) for name, values in data.items()}
-        return Table(columns=columns, path=Path("<memory>"), format="memory")
+        return Table.from_columns(data)
     return read_table(data, columns=list(dict.fromkeys(wanted)), tree=tree)
 
 

@@ -1,6 +1,7 @@
 """Re-checking the guarantees of a trained model, saved and exported: :func:`verify_model`."""
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,7 +88,7 @@ class ModelCheck:
 
 def verify_model(
     model_dir: str | os.PathLike | ModelFolder,
-    data: str | os.PathLike | Table | np.ndarray | None = None,
+    data: str | os.PathLike | Table | Mapping[str, Any] | np.ndarray | None = None,
     *,
     tree: str | None = None,
     points: int = 1024,
@@ -105,7 +106,8 @@ def verify_model(
 
     Arguments:
         model_dir: a folder written by :func:`~robusthep.user.train_model`.
-        data: inputs to start the searches from (a file, table or (N, features) matrix);
+        data: inputs to start the searches from (a file, table, mapping or (N, features)
+            matrix);
             by default ``points`` uniform points in the box of the training data.
         tree: the TTree of a ROOT file holding several.
         points: the number of uniform points when ``data`` is None.
@@ -125,7 +127,7 @@ def verify_model(
         >>> config = TrainConfig.create(target="label", features=["pt", "eta"], hidden=(8,),
         ...                             increasing=["pt"], epochs=2, audit_pairs=16,
         ...                             audit_steps=1)
-        >>> model = train_model(table, config, tempfile.mkdtemp())
+        >>> model = train_model(table, config, tempfile.mkdtemp(), report=False)
         >>> check = verify_model(model.path, pairs=64, steps=2)
         >>> check.passed, check.increasing, check.audits["onnx"]["violations"]
         (True, ['pt'], 0)
