@@ -113,7 +113,7 @@ def train(
         "increasing": _names(increasing),
         "decreasing": _names(decreasing),
         "lipschitz": lipschitz,
-        "hidden": None if hidden is None else [_width(w) for w in _names(hidden) or []],
+        "hidden": hidden,
         "decorrelate": decorrelate,
         "method": method,
         "lam": lam,
@@ -125,6 +125,8 @@ def train(
         "patience": patience,
     }
     try:
+        if hidden is not None:
+            options["hidden"] = [_width(width) for width in _names(hidden) or []]
         values = read_toml(config) if config is not None else {}
         values.update({key: value for key, value in options.items() if value is not None})
         source = f"{config} and the options" if config is not None else "the options"
