@@ -80,6 +80,7 @@ class HiggsConfig(StudyConfig):
     calibration_experiments: int = Field(1000, ge=10, description="per grid point")
     executor: Literal["local", "ray"] = "local"
     workers: int | None = Field(None, ge=1)
+    address: str | None = Field(None, description="Ray cluster to join: auto or host:port")
 
     @classmethod
     def quick(cls) -> "HiggsConfig":
@@ -581,7 +582,7 @@ def run_higgs(
         raise ConfigError("train_fraction + template_fraction must leave a pool (< 1)")
     started = time.perf_counter()
     folder.write_config(config.model_dump(mode="json"))
-    executor = Executor(config.executor, workers=config.workers)
+    executor = Executor(config.executor, workers=config.workers, address=config.address)
     settings = HiggsSettings(
         events=config.events,
         seed=config.data_seed,
