@@ -79,6 +79,9 @@ class DecorrelationStudyConfig(StudyConfig):
     mode_monotonic: bool = False
     disco_unbiased: bool = False
     adversary_steps: int = Field(5, ge=1)
+    adversary_pretrain: int = Field(
+        0, ge=0, description="epochs of classifier, then adversary, pretraining (the paper's)"
+    )
     abcd_efficiency: float = Field(0.5, gt=0, lt=1)
     hidden: tuple[int, ...] = (64, 64)
     epochs: int = Field(20, ge=1)
@@ -398,16 +401,24 @@ def _run_point(task: dict[str, Any]) -> dict[str, Any]:
     model: nn.Module = _classifier(x, config.hidden)
     if method == "double_disco":
         model = _TwoTaggers(model, _classifier(x, config.hidden))
-    fit(
-        model,
-        _loss_function(method, strength, order, config, mass),
-        train=(x, y, w, mass),
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        lr=config.lr,
-        seed=config.seed,
-        progress=False,
-    )
+    options = {"batch_size": config.batch_size, "lr": config.lr, "seed": config.seed}
+    loss_fn = _loss_function(method, strength, order, config, mass)
+    if isinstance(loss_fn, AdversarialPivot) and config.adversary_pretrain:
+        # Learning to pivot's recipe: the classifier alone (the adversary follows it at no
+        # cost to it), then the adversary on the fixed classifier, then the two together.
+        pretrain = AdversarialPivot(loss_fn.adversary, strength=0.0, adversary_steps=1)
+        epochs = config.adversary_pretrain
+        fit(model, pretrain, train=(x, y, w, mass), epochs=epochs, progress=False, **options)
+        adversary_loss = loss_fn.adversary_loss_fn(model)
+        fit(
+            loss_fn.adversary,
+            adversary_loss,
+            train=(x, y, w, mass),
+            epochs=epochs,
+            progress=False,
+            **options,
+        )
+    fit(model, loss_fn, train=(x, y, w, mass), epochs=config.epochs, progress=False, **options)
     test = task["test"]
     with torch.no_grad():
         outputs = torch.sigmoid(model(torch.as_tensor(test["features"]))).numpy()

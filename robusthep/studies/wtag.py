@@ -80,6 +80,7 @@ def _default_decorrelation() -> DecorrelationStudyConfig:
         batch_size=1024,
         lr=2e-3,
         bootstrap=30,
+        adversary_pretrain=10,
     )
 
 
@@ -128,6 +129,7 @@ class WtagConfig(StudyConfig):
                 "batch_size": 512,
                 "bootstrap": 10,
                 "adversary_steps": 2,
+                "adversary_pretrain": 3,
             }
         )
         return cls(
@@ -466,13 +468,14 @@ def _sculpting_figure(
                 key = f"{round(100 * efficiency)}"
                 passing = np.asarray(point["passing_background_mass"][key], float)
                 if passing.sum() > 0:
+                    label = f"ε_S = {key}% ({passing.sum():.0f} jets)"
                     ax.hist(
                         centres,
                         edges,
                         weights=passing / passing.sum(),
                         histtype="step",
                         lw=1.5,
-                        label=f"ε_S = {key}%",
+                        label=label,
                     )
             strength = f", λ = {point['strength']:g}" if point["strength"] else ""
             ax.set_title(f"{label}{strength}", fontsize=10)
