@@ -2,7 +2,7 @@
 
 from robusthep.audit.abcd import AbcdClosure, abcd_closure
 from robusthep.audit.bootstrap import BootstrapResult, bootstrap
-from robusthep.audit.ddt import DesignedDecorrelation, scaling_variable
+from robusthep.audit.ddt import DesignedDecorrelation, QuantileDecorrelation, scaling_variable
 from robusthep.audit.roc import (
     RocCurve,
     auc,
@@ -24,6 +24,7 @@ __all__ = [
     "AbcdClosure",
     "BootstrapResult",
     "DesignedDecorrelation",
+    "QuantileDecorrelation",
     "RocCurve",
     "VerificationReport",
     "abcd_closure",

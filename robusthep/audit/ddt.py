@@ -1,4 +1,5 @@
-"""Designed decorrelation (DDT): a substructure variable minus its linear trend in ρ′."""
+"""Designed decorrelation: a substructure variable minus its linear trend in ρ′ (DDT), or
+mapped to its background percentile at each ρ′."""
 
 import math
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ import numpy as np
 from robusthep.audit._arrays import event_arrays
 from robusthep.errors import ConfigError, DataError
 
-__all__ = ["DesignedDecorrelation", "scaling_variable"]
+__all__ = ["DesignedDecorrelation", "QuantileDecorrelation", "scaling_variable"]
 
 Scaling = Literal["rho_prime", "rho"]
 
@@ -125,3 +126,129 @@ class DesignedDecorrelation:
         if tau.shape != rho.shape:
             raise DataError(f"{tau.size} values of the variable but {rho.size} jets")
         return tau - self.slope * (rho - self.offset)
+
+
+def _weighted_quantiles(values: np.ndarray, weights: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    order = np.argsort(values, kind="stable")
+    values, weights = values[order], weights[order]
+    cumulative = (np.cumsum(weights) - 0.5 * weights) / weights.sum()
+    return np.interp(levels, cumulative, values)
+
+
+def _strictly_increasing(values: np.ndarray) -> np.ndarray:
+    # Ties (e.g. many jets at τ21 = 0) would make the inverse map ambiguous: spread them by
+    # a negligible amount so that np.interp sees increasing abscissae.
+    return np.maximum.accumulate(values) + 1e-12 * np.arange(len(values))
+
+
+@dataclass(frozen=True)
+class QuantileDecorrelation:
+    """τ ↦ its background percentile among jets of the same ρ′: a decorrelated tagger
+    whatever the shape of the dependence (the DDT only removes a linear one).
+
+    ``fit`` splits the background into ``bins`` bins of ρ′ with equal weight and stores the
+    background quantiles of τ in each; ``transform`` maps τ to its percentile in its own
+    bin (linear between stored quantiles). A cut ``percentile < q`` keeps the fraction q of
+    the fitted background in every ρ′ bin, so its mass spectrum at fixed pT is not sculpted
+    beyond the variation inside a bin.
+
+    Attributes:
+        edges: the inner bin edges in the scaling variable.
+        quantiles: per bin, τ at the ``levels``.
+        levels: the percentiles stored, from 0 to 1.
+        kind: the scaling variable.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> mass, pt = rng.uniform(50, 300, 4000), rng.uniform(300, 900, 4000)
+        >>> rho = scaling_variable(mass, pt)
+        >>> tau = 0.2 + 0.02 * (rho - 3) ** 2 + rng.normal(0, 0.05, 4000)
+        >>> flat = QuantileDecorrelation.fit(tau, mass, pt, np.zeros(4000), bins=4)
+        >>> passing = flat.transform(tau, mass, pt) < 0.3
+        >>> in_bin = np.searchsorted(flat.edges, rho, side="right")
+        >>> [round(float(passing[in_bin == b].mean()), 2) for b in range(4)]
+        [0.3, 0.3, 0.3, 0.3]
+        >>> round(float((tau < np.quantile(tau, 0.3))[rho < 2].mean()), 2)  # τ itself: sculpted
+        0.21
+
+    References:
+        Dolen et al., arXiv:1603.00027 (the DDT, its linear special case); Moult, Nachman,
+        Neill, "Convolved Substructure: Analytically Decorrelating Jet Substructure
+        Observables", JHEP 05 (2018) 002, arXiv:1710.06859 (decorrelation by a map in ρ).
+    """
+
+    edges: tuple[float, ...]
+    quantiles: tuple[tuple[float, ...], ...]
+    levels: tuple[float, ...]
+    kind: Scaling = "rho_prime"
+
+    @classmethod
+    def fit(
+        cls,
+        variable: Any,
+        mass: Any,
+        pt: Any,
+        labels: Any,
+        weights: Any = None,
+        *,
+        bins: int = 10,
+        levels: int = 101,
+        kind: Scaling = "rho_prime",
+    ) -> "QuantileDecorrelation":
+        """Store the background quantiles of ``variable`` in ``bins`` bins of ρ′.
+
+        Arguments:
+            variable: the substructure variable τ, one entry a jet.
+            mass, pt: the jets' mass and pT in GeV.
+            labels: 1 signal, 0 background; only background enters.
+            weights: per-jet weights, or None.
+            bins: bins of the scaling variable, of equal background weight.
+            levels: percentiles stored per bin (≥ 2), evenly from 0 to 1.
+            kind: ``"rho_prime"`` or ``"rho"``.
+
+        Returns:
+            The fitted :class:`QuantileDecorrelation`.
+        """
+        for name, value, least in (("bins", bins, 1), ("levels", levels, 2)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ConfigError(f"{name} must be an integer ≥ {least}, got {value!r}")
+        rho = scaling_variable(mass, pt, kind)
+        tau, signal, w, rho = event_arrays(variable, labels, weights, need_signal=False, rho=rho)
+        chosen = ~signal & (w > 0)
+        if chosen.sum() < 2 * bins:
+            raise DataError(
+                f"{int(chosen.sum())} background jets cannot fill {bins} bins of {kind} (need "
+                f"≥ {2 * bins}); use fewer bins"
+            )
+        tau, w, rho = tau[chosen], w[chosen], rho[chosen]
+        inner = _weighted_quantiles(rho, w, np.linspace(0, 1, bins + 1)[1:-1])
+        index = np.searchsorted(inner, rho, side="right")
+        grid = np.linspace(0, 1, levels)
+        quantiles = []
+        for b in range(bins):
+            member = index == b
+            if not member.any():
+                raise DataError(f"bin {b} of {kind} holds no background jet; use fewer bins")
+            quantiles.append(tuple(_weighted_quantiles(tau[member], w[member], grid).tolist()))
+        return cls(
+            edges=tuple(inner.tolist()),
+            quantiles=tuple(quantiles),
+            levels=tuple(grid.tolist()),
+            kind=kind,
+        )
+
+    def transform(self, variable: Any, mass: Any, pt: Any) -> np.ndarray:
+        """The background percentile of each jet's τ in its own ρ′ bin, in [0, 1]."""
+        rho = scaling_variable(mass, pt, self.kind)
+        tau = np.asarray(variable, dtype=np.float64).reshape(-1)
+        if tau.shape != rho.shape:
+            raise DataError(f"{tau.size} values of the variable but {rho.size} jets")
+        index = np.searchsorted(np.asarray(self.edges), rho, side="right")
+        levels = np.asarray(self.levels)
+        percentile = np.empty_like(tau)
+        for b, quantiles in enumerate(self.quantiles):
+            member = index == b
+            percentile[member] = np.interp(
+                tau[member], _strictly_increasing(np.asarray(quantiles)), levels
+            )
+        return percentile

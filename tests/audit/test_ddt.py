@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from robusthep.audit import DesignedDecorrelation, scaling_variable
+from robusthep.audit import DesignedDecorrelation, QuantileDecorrelation, scaling_variable
 from robusthep.errors import ConfigError, DataError
 
 
@@ -63,3 +63,37 @@ def test_bad_input():
         DesignedDecorrelation.fit(tau, mass, pt, np.ones(50))
     with pytest.raises(DataError, match="two or more"):
         DesignedDecorrelation.fit(tau, mass, pt, labels, fit_range=(100.0, 200.0))
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    bins=st.integers(1, 8),
+    cut=st.floats(0.05, 0.95),
+    curvature=st.floats(-0.1, 0.1),
+)
+def test_quantile_map_keeps_the_same_background_fraction_in_every_bin(seed, bins, cut, curvature):
+    tau, mass, pt, labels, weights = _jets(1500, 0.05, seed)
+    rho = scaling_variable(mass, pt)
+    tau = tau + curvature * (rho - 3) ** 2  # any shape, not only linear
+    flat = QuantileDecorrelation.fit(tau, mass, pt, labels, weights, bins=bins)
+    percentile = flat.transform(tau, mass, pt)
+    assert ((percentile >= 0) & (percentile <= 1)).all()
+    background = labels == 0
+    in_bin = np.searchsorted(flat.edges, rho, side="right")
+    for b in range(bins):
+        member = background & (in_bin == b)
+        kept = np.sum(weights[member] * (percentile[member] < cut)) / np.sum(weights[member])
+        # by construction, up to the weight of the events next to the cut
+        assert kept == pytest.approx(cut, abs=2.5 * weights.max() / weights[member].sum() + 0.01)
+
+
+def test_quantile_map_bad_input():
+    tau, mass, pt, labels, _ = _jets(50, 0.1, 1)
+    with pytest.raises(ConfigError, match="bins must be an integer"):
+        QuantileDecorrelation.fit(tau, mass, pt, labels, bins=0)
+    with pytest.raises(DataError, match="use fewer bins"):
+        QuantileDecorrelation.fit(tau, mass, pt, labels, bins=40)
+    flat = QuantileDecorrelation.fit(tau, mass, pt, labels, bins=2)
+    with pytest.raises(DataError, match="4 values of the variable but 3 jets"):
+        flat.transform(tau[:4], mass[:3], pt[:3])

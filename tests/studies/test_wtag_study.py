@@ -103,6 +103,7 @@ def test_tiny_study_writes_what_it_promises(tmp_path, fake_sample, one_thread):
         "τ21",
         "D2",
         "τ21 DDT",
+        "τ21 ρ' percentile",
     ]
     for point in results["points"]:
         assert {"auc", "R50", "inverse_jsd50", "R20", "inverse_jsd10"} <= set(point["metrics"])
