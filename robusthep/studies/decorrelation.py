@@ -173,7 +173,8 @@ def run_decorrelation_study(
         JSON-ready: ``points`` (method, label, strength, order, metrics, background mass
         histograms passing each working point, and ``abcd`` for Double DisCo), ``pareto``
         (per label, the points not dominated in R50 and 1/JSD50), ``skipped`` (method →
-        reason), ``background_mass`` (the test background's mass histogram), ``config``,
+        reason), ``background_mass`` (the test background's mass histogram) and
+        ``background_weight`` (its total weight, all masses), ``config``,
         ``events``. Infinite values and missing errors are None.
     """
     config = config or DecorrelationStudyConfig()
@@ -225,6 +226,7 @@ def run_decorrelation_study(
         "pareto": pareto,
         "skipped": skipped,
         "background_mass": histogram.tolist(),
+        "background_weight": float(test["weights"][background].sum()),
         "config": config.model_dump(),
         "events": {"train": len(train["labels"]), "test": len(test["labels"])},
     }

@@ -78,9 +78,11 @@ def _wtag_headline(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
         metrics = results["points"][index["value"]]["metrics"]
         headline[f"W tag, {label} (best λ): R50"] = metrics["R50"]
         headline[f"W tag, {label} (best λ): 1/JSD50"] = metrics["inverse_jsd50"]
-    shift = results["calibration"]["jets"]["prior_shift"]
-    headline["jet pT calibration: MSE bias shift between priors"] = shift["mse"]
-    headline["jet pT calibration: prior-independent bias shift"] = shift["prior_independent"]
+    dependence = results["calibration"]["jets"]["prior_dependence"]
+    headline["jet pT: MSE calibration, trained falling − rising"] = dependence["mse"]["rising"]
+    headline["jet pT: prior-independent, trained falling − rising"] = dependence[
+        "prior_independent"
+    ]["rising"]
     return headline
 
 

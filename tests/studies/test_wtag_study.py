@@ -113,7 +113,9 @@ def test_tiny_study_writes_what_it_promises(tmp_path, fake_sample, one_thread):
         assert front["value"] and all(labels[i] == label for i in front["value"])
     assert set(results["best"]) == set(labels)
     calibration = results["calibration"]
-    assert set(calibration["jets"]["samples"]) == {"falling", "rising"}
+    assert set(calibration["jets"]["bias"]) == {"uncalibrated", "mse", "prior_independent"}
+    assert set(calibration["jets"]["bias"]["mse"]) == {"falling", "rising"}
+    assert set(calibration["jets"]["prior_dependence"]["mse"]) == {"falling", "rising"}
     assert calibration["gaussian"]["analytic_mse_bias"]["value"] == -0.5
     for name in ("pareto", "sculpting", "abcd", "calibration"):
         assert (tmp_path / "run" / "figures" / f"{name}.png").exists()
@@ -171,10 +173,14 @@ def test_jet_calibration_mse_follows_the_prior_and_maximum_likelihood_does_not()
     reco = true * (1 + rng.normal(0, 0.1, true.size))
     config = CalibrationConfig(epochs=15, batch_size=256)
     found = jet_calibration(reco, true, config, seed=0)
-    shift = {
-        kind: found["samples"]["rising"][kind]["bias"] - found["samples"]["falling"][kind]["bias"]
+    dependence = {
+        kind: found["prior_dependence"][kind]["rising"]["value"]
         for kind in ("mse", "prior_independent")
     }
-    # the MSE calibration pulls towards the falling training spectrum: low on the rising one
-    assert shift["mse"] < -15
-    assert abs(shift["prior_independent"]) < abs(shift["mse"]) / 3
+    # trained on the falling spectrum, the MSE calibration is pulled low: E[z|x] is
+    # (1 − k)x + k·(prior mean) locally, k = σ²/(σ² + prior width²)
+    assert dependence["mse"] < -20
+    assert abs(dependence["prior_independent"]) < abs(dependence["mse"]) / 3
+    mse_bias = found["bias"]["mse"]
+    # each MSE calibration closes in the mean on its own spectrum, not on the other
+    assert abs(mse_bias["rising"]["rising"]["bias"]) < abs(mse_bias["falling"]["rising"]["bias"])
