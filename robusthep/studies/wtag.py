@@ -48,15 +48,15 @@ class CalibrationConfig(StudyConfig):
     """The prior-independent calibration part of ``robusthep wtag``.
 
     The jet example regresses the hard process's pT (``pt_hat``: the W's pT for signal, the
-    outgoing partons' for QCD) on the reconstructed jet pT. The events are split in two
-    halves; the training sample is drawn from the first with acceptance ∝ exp(−pT/tilt)
-    (a falling spectrum), the test samples from the second with the same falling and with
-    a rising spectrum ∝ exp(+pT/tilt), so the response p(reco | true) is the same in all.
+    outgoing partons' for QCD) on the reconstructed jet pT. Two priors reweight the sample's
+    truth spectrum by acceptance: falling, floor + (1 − floor)·(z_max − z)/(z_max − z_min),
+    and rising, its mirror; both keep every pT (at least ``floor`` of the jets), so each
+    calibration has examples everywhere it is applied.
     """
 
-    tilt: float = Field(250.0, gt=0, description="GeV; e-folding of the two priors")
+    floor: float = Field(0.1, gt=0, lt=1, description="the priors' least acceptance")
     hidden: tuple[int, ...] = (32, 32)
-    epochs: int = Field(60, ge=1)
+    steps: int = Field(3000, ge=1, description="gradient steps of each calibration")
     batch_size: int = Field(128, ge=2)
     lr: float = Field(3e-3, gt=0)
     truth_bins: int = Field(8, ge=2, description="bins of true pT for the bias figure")
@@ -139,7 +139,7 @@ class WtagConfig(StudyConfig):
             events=3_000,
             shard_events=1_000,
             decorrelation=decorrelation,
-            calibration=CalibrationConfig(epochs=40, gaussian_events=4_000, gaussian_epochs=8),
+            calibration=CalibrationConfig(steps=1000, gaussian_events=4_000, gaussian_epochs=8),
         )
 
     def settings(self) -> WJetsSettings:
@@ -284,10 +284,13 @@ def _point_results(point: Mapping[str, Any]) -> dict[str, Any]:
     return stored
 
 
-def _tilted(z: np.ndarray, tilt: float, sign: int, rng: np.random.Generator) -> np.ndarray:
-    """Accept each event with probability exp(sign·(z − z_edge)/tilt) ≤ 1."""
-    edge = z.max() if sign > 0 else z.min()
-    return rng.random(len(z)) < np.exp(sign * (z - edge) / tilt)
+def _tilted(z: np.ndarray, floor: float, sign: int, rng: np.random.Generator) -> np.ndarray:
+    """Accept each event with a probability linear in z from ``floor`` to 1, rising with z
+    for ``sign`` > 0 and falling for ``sign`` < 0."""
+    position = (z - z.min()) / (z.max() - z.min())
+    if sign < 0:
+        position = 1 - position
+    return rng.random(len(z)) < floor + (1 - floor) * position
 
 
 def jet_calibration(
@@ -297,15 +300,15 @@ def jet_calibration(
     rising truth spectrum, and compared on falling and rising test spectra.
 
     The events are split in halves. From the first, two training samples are drawn with
-    acceptance ∝ exp(∓pT/tilt) (falling, rising); from the second, two test samples the
-    same way, so the response p(reco | true) is the same everywhere and only the prior
+    the priors of :class:`CalibrationConfig` (falling, rising); from the second, two test
+    samples the same way, so the response p(reco | true) is the same everywhere and only the prior
     differs. A calibration is prior-independent when the two trainings give the same
     function.
 
     Arguments:
         reco_pt: reconstructed jet pT in GeV.
         true_pt: the truth pT in GeV.
-        config: the priors' tilt, the networks and their training.
+        config: the priors' floor, the networks and their training.
         seed: splits, draws and trainings.
 
     Returns:
@@ -328,18 +331,12 @@ def jet_calibration(
     halves = order[: len(z) // 2], order[len(z) // 2 :]
     priors = {"falling": -1, "rising": +1}
     train = {
-        name: halves[0][_tilted(z[halves[0]], config.tilt, s, rng)] for name, s in priors.items()
+        name: halves[0][_tilted(z[halves[0]], config.floor, s, rng)] for name, s in priors.items()
     }
     test = {
-        name: halves[1][_tilted(z[halves[1]], config.tilt, s, rng)] for name, s in priors.items()
+        name: halves[1][_tilted(z[halves[1]], config.floor, s, rng)] for name, s in priors.items()
     }
-    options = {
-        "hidden": config.hidden,
-        "epochs": config.epochs,
-        "batch_size": config.batch_size,
-        "lr": config.lr,
-        "seed": seed,
-    }
+    options = {"hidden": config.hidden, "batch_size": config.batch_size, "lr": config.lr}
     calibrations: dict[str, dict[str, Callable[[torch.Tensor], torch.Tensor]]] = {
         "mse": {},
         "prior_independent": {},
@@ -347,6 +344,9 @@ def jet_calibration(
     for prior, rows in train.items():
         inputs = torch.as_tensor(x[rows], dtype=torch.float32)[:, None]
         truths = torch.as_tensor(z[rows], dtype=torch.float32)
+        # The same number of steps for both priors, whatever their sample sizes.
+        epochs = max(1, math.ceil(config.steps * config.batch_size / len(rows)))
+        options.update(epochs=epochs, seed=seed)
         calibrations["mse"][prior] = mse_calibration(inputs, truths, **options)
         ansatz = prior_independent_calibration(inputs, truths, **options)
         calibrations["prior_independent"][prior] = ansatz.calibrate

@@ -69,7 +69,7 @@ TINY = WtagConfig.quick().model_copy(
             adversary_steps=1,
         ),
         "calibration": CalibrationConfig(
-            epochs=2, hidden=(8,), gaussian_events=200, gaussian_epochs=1
+            steps=20, hidden=(8,), gaussian_events=200, gaussian_epochs=1
         ),
     }
 )
@@ -171,7 +171,7 @@ def test_jet_calibration_mse_follows_the_prior_and_maximum_likelihood_does_not()
     rng = np.random.default_rng(1)
     true = rng.uniform(200, 1200, 30_000)
     reco = true * (1 + rng.normal(0, 0.1, true.size))
-    config = CalibrationConfig(epochs=15, batch_size=256)
+    config = CalibrationConfig(steps=600, batch_size=256)
     found = jet_calibration(reco, true, config, seed=0)
     dependence = {
         kind: found["prior_dependence"][kind]["rising"]["value"]
