@@ -2,6 +2,7 @@
 
 from robusthep.audit.abcd import AbcdClosure, abcd_closure
 from robusthep.audit.bootstrap import BootstrapResult, bootstrap
+from robusthep.audit.ddt import DesignedDecorrelation, QuantileDecorrelation, scaling_variable
 from robusthep.audit.roc import (
     RocCurve,
     auc,
@@ -22,6 +23,8 @@ __all__ = [
     "DEFAULT_MASS_BINS",
     "AbcdClosure",
     "BootstrapResult",
+    "DesignedDecorrelation",
+    "QuantileDecorrelation",
     "RocCurve",
     "VerificationReport",
     "abcd_closure",
@@ -31,6 +34,7 @@ __all__ = [
     "inverse_jsd",
     "jensen_shannon_divergence",
     "roc_curve",
+    "scaling_variable",
     "sculpted_histograms",
     "tagger_metrics",
     "threshold_at_efficiency",

@@ -19,6 +19,7 @@ from robusthep.studies.config import StudyConfig, load_config, read_toml
 from robusthep.studies.higgs import HiggsConfig, run_higgs
 from robusthep.studies.tabular import TabularConfig, run_tabular
 from robusthep.studies.toys import ToysConfig, run_toys
+from robusthep.studies.wtag import WtagConfig, run_wtag
 
 __all__ = ["STUDIES", "Study", "run_demo", "run_study"]
 
@@ -78,6 +79,20 @@ def _higgs_headline(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     return headline
 
 
+def _wtag_headline(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    headline: dict[str, Mapping[str, Any]] = {}
+    for label, index in results["best"].items():
+        metrics = results["points"][index["value"]]["metrics"]
+        headline[f"W tag, {label} (best λ): R50"] = metrics["R50"]
+        headline[f"W tag, {label} (best λ): 1/JSD50"] = metrics["inverse_jsd50"]
+    dependence = results["calibration"]["jets"]["prior_dependence"]
+    headline["jet pT: MSE calibration, trained falling − rising"] = dependence["mse"]["rising"]
+    headline["jet pT: prior-independent, trained falling − rising"] = dependence[
+        "prior_independent"
+    ]["rising"]
+    return headline
+
+
 #: Every study, in the order the demo runs them. A new study adds itself here.
 STUDIES: dict[str, Study] = {
     "toys": Study(
@@ -100,6 +115,13 @@ STUDIES: dict[str, Study] = {
         HiggsConfig,
         run_higgs,
         _higgs_headline,
+    ),
+    "wtag": Study(
+        "wtag",
+        "W tagging: taggers decorrelated from the jet mass; prior-independent jet calibration",
+        WtagConfig,
+        run_wtag,
+        _wtag_headline,
     ),
 }
 
@@ -135,7 +157,7 @@ def run_study(
         Traceback (most recent call last):
         ...
         robusthep.errors.ConfigError: unknown study 'nope'; the studies are toys, bench-tabular, \
-higgs
+higgs, wtag
     """
     if name not in STUDIES:
         raise ConfigError(f"unknown study {name!r}; the studies are {', '.join(STUDIES)}")
