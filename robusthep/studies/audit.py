@@ -27,7 +27,7 @@ from robusthep.studies._common import relu_mlp, seeded
 from robusthep.studies.config import StudyConfig
 from robusthep.train import StepInfo, fit
 
-__all__ = ["AuditConfig", "run_audit"]
+__all__ = ["AuditConfig", "audit_jets", "run_audit"]
 
 Log = Callable[[str], None]
 Kind = Literal["pfn", "hl"]
@@ -585,13 +585,50 @@ def run_audit(
         arXiv:2112.00038.
     """
     started = time.perf_counter()
-    folder.write_config(config.model_dump(mode="json"))
     settings = WJetsSettings.from_mapping(
         {"events": config.events, "shard_events": config.shard_events, "fast": True}
     )
     log(f"audit: wjets sample ({config.events} events per process, fast mode)")
     dataset = generate_wjets(settings, progress=progress)
     inputs = jet_inputs(dataset.columns, max_constituents=config.max_constituents)
+    return audit_jets(
+        inputs, config, folder, command=command, progress=progress, log=log, started=started
+    )
+
+
+def audit_jets(
+    inputs: JetInputs,
+    config: AuditConfig,
+    folder: RunFolder,
+    *,
+    command: str | None = None,
+    progress: bool = False,
+    log: Log = _silent,
+    started: float | None = None,
+) -> dict[str, Any]:
+    """The audit of :func:`run_audit` on given jets (e.g. :func:`~robusthep.audit.toy_jets`).
+
+    Arguments:
+        inputs: the jets, split by ``config`` into training, validation and test sets.
+        config, folder, command, progress, log: as for :func:`run_audit`.
+        started: ``time.perf_counter()`` when the run began (for its wall time).
+
+    Returns:
+        The results, as written to ``results.json``.
+
+    Example:
+        >>> import tempfile
+        >>> from robusthep.audit import toy_jets
+        >>> tiny = AuditConfig(max_constituents=10, hidden=(8, 8), latent=4, epochs=2,
+        ...                    mismodelling_epochs=1, pgd_steps=2, scan_epochs=(1, 2))
+        >>> jets = toy_jets(120, max_constituents=10)
+        >>> # trains four taggers and draws five figures: tests/studies/test_audit_study.py
+        >>> results = audit_jets(jets, tiny, RunFolder(tempfile.mkdtemp()))  # doctest: +SKIP
+        >>> sorted(results["taggers"])  # doctest: +SKIP
+        ['hl', 'hl_lipschitz', 'pfn', 'pfn_lipschitz']
+    """
+    started = time.perf_counter() if started is None else started
+    folder.write_config(config.model_dump(mode="json"))
     train, validation, test = _split(inputs, config)
     budgets = {
         "pfn": Budget.constituents(config.pt_fraction, config.eta, config.phi),

@@ -8,6 +8,7 @@ from typing import Any
 
 from robusthep.errors import ConfigError
 from robusthep.report import RunFolder, Section, quantity
+from robusthep.studies.audit import AuditConfig, run_audit
 from robusthep.studies.config import StudyConfig, load_config, read_toml
 from robusthep.studies.higgs import HiggsConfig, run_higgs
 from robusthep.studies.tabular import TabularConfig, run_tabular
@@ -72,6 +73,19 @@ def _higgs_headline(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
 
 
 #: Every study, in the order the demo runs them. A new study adds itself here.
+def _audit_headline(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    headline: dict[str, Mapping[str, Any]] = {}
+    for entry in results["taggers"].values():
+        label = entry["label"]
+        headline[f"W tagging AUC, {label}"] = entry["auc"]
+        headline[f"PGD mean ΔPr(signal) on background, {label}"] = entry["pgd"][
+            "probability_shift_background"
+        ]
+        if "certified_fraction" in entry:
+            headline[f"certified fraction, {label}"] = entry["certified_fraction"]
+    return headline
+
+
 STUDIES: dict[str, Study] = {
     "toys": Study(
         "toys",
@@ -93,6 +107,13 @@ STUDIES: dict[str, Study] = {
         HiggsConfig,
         run_higgs,
         _higgs_headline,
+    ),
+    "audit": Study(
+        "audit",
+        "W taggers audited: physics-budget attacks, adversarial mismodelling, certificates",
+        AuditConfig,
+        run_audit,
+        _audit_headline,
     ),
 }
 
@@ -128,7 +149,7 @@ def run_study(
         Traceback (most recent call last):
         ...
         robusthep.errors.ConfigError: unknown study 'nope'; the studies are toys, bench-tabular, \
-higgs
+higgs, audit
     """
     if name not in STUDIES:
         raise ConfigError(f"unknown study {name!r}; the studies are {', '.join(STUDIES)}")

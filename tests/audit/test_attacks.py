@@ -9,6 +9,8 @@ from robusthep.audit.budget import Budget
 from robusthep.errors import ConfigError, DataError
 from robusthep.nn.pfn import ParticleFlowNetwork
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 BUDGET = Budget.constituents()
 
 
