@@ -351,6 +351,16 @@ def _mismodel(
             float((shifted[background] >= point.threshold).mean()), "1"
         ),
     }
+    # The cut-and-count sensitivity S/√B at the clean cut, after over before (the seed's
+    # figure of merit): > 1 means the mismodelling makes the analysis look more sensitive.
+    efficiencies = [
+        float((values >= point.threshold).mean())
+        for values in (clean[~background], shifted[~background], clean[background])
+    ]
+    background_after = float((shifted[background] >= point.threshold).mean())
+    if efficiencies[2] > 0 and background_after > 0:
+        ratio = efficiencies[1] / efficiencies[0] / np.sqrt(background_after / efficiencies[2])
+        result["significance_ratio"] = quantity(float(ratio), "1")
     # "Unchanged within statistical error": the shift of the background mean against the
     # statistical error of that mean, and a two-sample KS test of the distributions.
     shift = _sigmoid(shifted[background]) - _sigmoid(clean[background])
