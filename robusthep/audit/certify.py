@@ -121,9 +121,13 @@ def certify(
     """
     budget.check_input(x)
     bounds = budget_lipschitz(model, budget, mask, x)
+    was_training = model.training
     model.eval()
-    with torch.no_grad():
-        logits = model_output(model, x, mask).reshape(len(x), -1)[:, 0].double()
+    try:
+        with torch.no_grad():
+            logits = model_output(model, x, mask).reshape(len(x), -1)[:, 0].double()
+    finally:
+        model.train(was_training)
     bounds = bounds.expand_as(logits) if bounds.numel() == 1 else bounds
     radii = (logits - threshold).abs() / bounds
     certified = radii >= 1

@@ -8,7 +8,7 @@ from torch import nn
 
 from robusthep.audit.attacks import model_output
 from robusthep.audit.budget import Budget
-from robusthep.errors import ConfigError
+from robusthep.errors import ConfigError, DataError
 
 __all__ = ["JetPerturber", "mismodelling_loss"]
 
@@ -31,7 +31,8 @@ class JetPerturber(nn.Module):
     r"""g(J) = J + w ⊙ tanh(h(J)): a learnt change of every jet, inside the budget's box.
 
     For flat inputs (jets, features) h is an MLP of the standardised features. For sets
-    (jets, constituents, features) with a mask, each constituent's change is computed from
+    (``constituents=True``; inputs (jets, constituents, features) with a mask) each
+    constituent's change is computed from
     its own standardised features and the mean of a per-constituent embedding over the jet
     (a Deep Sets context), so g can move constituents coherently; padded slots never move.
     |tanh| < 1 keeps every change strictly inside the budget; g sees no label, so it models
@@ -40,6 +41,7 @@ class JetPerturber(nn.Module):
     Arguments:
         budget: the half-widths w per feature.
         mean, scale: the standardisation of the features that h sees.
+        constituents: the inputs are sets of constituents with a mask.
         hidden: hidden widths of h (and of the set embedding).
 
     Example:
@@ -58,6 +60,7 @@ class JetPerturber(nn.Module):
         mean: torch.Tensor,
         scale: torch.Tensor,
         *,
+        constituents: bool = False,
         hidden: Sequence[int] = (32, 32),
     ) -> None:
         super().__init__()
@@ -68,21 +71,29 @@ class JetPerturber(nn.Module):
         self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32).reshape(-1))
         if self.mean.numel() != features or self.scale.numel() != features:
             raise ConfigError(f"mean and scale need {features} entries, one per budget feature")
-        self.embed = _mlp(features, hidden[:1], hidden[0])
-        nn.init.normal_(self.embed[-1].weight, std=0.1)
-        self.flat = _mlp(features, hidden, features)
-        self.per_constituent = _mlp(features + hidden[0], hidden, features)
+        self.constituents = constituents
+        if constituents:
+            self.embed = _mlp(features, hidden[:1], hidden[0])
+            nn.init.normal_(self.embed[-1].weight, std=0.1)
+            self.change = _mlp(features + hidden[0], hidden, features)
+        else:
+            self.change = _mlp(features, hidden, features)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         self.budget.check_input(x)
+        if (mask is not None) != self.constituents:
+            raise DataError(
+                "a JetPerturber built with constituents=True needs the mask of the jets' "
+                "constituents, and one built for flat inputs takes none"
+            )
         standard = (x - self.mean) / self.scale
         if mask is None:
-            return x + self.widths * torch.tanh(self.flat(standard))
+            return x + self.widths * torch.tanh(self.change(standard))
         real = mask.to(x.dtype).unsqueeze(-1)
         standard = standard * real
         context = (self.embed(standard) * real).sum(1) / real.sum(1).clamp(min=1)
         context = context.unsqueeze(1).expand(-1, x.shape[1], -1)
-        change = torch.tanh(self.per_constituent(torch.cat([standard, context], -1)))
+        change = torch.tanh(self.change(torch.cat([standard, context], -1)))
         return x + self.widths * change * real
 
 

@@ -299,7 +299,10 @@ def _mismodel(
     x_train, mask_train = _x_mask(train, tagger.kind)
     real = x_train if mask_train is None else x_train[mask_train]
     scale = real.std(0).clamp(min=1e-6)
-    perturber = seeded(lambda: JetPerturber(budget, real.mean(0), scale), seed)
+    perturber = seeded(
+        lambda: JetPerturber(budget, real.mean(0), scale, constituents=tagger.kind == "pfn"),
+        seed,
+    )
     for parameter in tagger.model.parameters():
         parameter.requires_grad_(False)
     observables = _observables(tagger.kind)

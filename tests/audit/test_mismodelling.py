@@ -6,6 +6,7 @@ from torch import nn
 
 from robusthep.audit.budget import Budget
 from robusthep.audit.mismodelling import JetPerturber, mismodelling_loss
+from robusthep.errors import DataError
 from robusthep.train import fit
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -13,7 +14,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 def test_the_perturber_stays_inside_the_budget_and_leaves_padding():
     budget = Budget.constituents()
-    g = JetPerturber(budget, torch.zeros(3), torch.ones(3))
+    g = JetPerturber(budget, torch.zeros(3), torch.ones(3), constituents=True)
     for parameter in g.parameters():
         nn.init.normal_(parameter, std=3.0)
     x = torch.randn(6, 5, 3)
@@ -21,6 +22,8 @@ def test_the_perturber_stays_inside_the_budget_and_leaves_padding():
     moved = g(x, mask)
     assert bool(((moved - x).abs() <= budget.tensor() + 1e-7).all())
     assert torch.equal(moved[~mask], x[~mask])
+    with pytest.raises(DataError, match="mask"):
+        g(x)
 
 
 def test_g_learns_to_raise_the_signal_and_keep_the_background():
