@@ -90,6 +90,8 @@ def test_demo_links_every_study_report_from_one_page(tmp_path, monkeypatch):
     monkeypatch.delitem(STUDIES, "higgs")
     # So does wtag (the wjets sample): tests/studies/test_wtag_study.py runs it on a table.
     monkeypatch.delitem(STUDIES, "wtag")
+    # So does audit (the wjets sample): tests/studies/test_audit_study.py.
+    monkeypatch.delitem(STUDIES, "audit")
     config = tmp_path / "demo.toml"
     config.write_text(TINY_DEMO)
     out = tmp_path / "demo"

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from robusthep.atomic import atomic_write_text
 from robusthep.errors import ConfigError
 from robusthep.report import RunFolder, Section, dumps_toml, quantity
+from robusthep.studies.audit import AuditConfig, run_audit
 from robusthep.studies.config import StudyConfig, load_config, read_toml
 from robusthep.studies.higgs import HiggsConfig, run_higgs
 from robusthep.studies.tabular import TabularConfig, run_tabular
@@ -93,6 +94,19 @@ def _wtag_headline(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     return headline
 
 
+def _audit_headline(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    headline: dict[str, Mapping[str, Any]] = {}
+    for entry in results["taggers"].values():
+        label = entry["label"]
+        headline[f"W tagging AUC, {label}"] = entry["auc"]
+        headline[f"PGD mean ΔPr(signal) on background, {label}"] = entry["pgd"][
+            "probability_shift_background"
+        ]
+        if "certified_fraction" in entry:
+            headline[f"certified fraction, {label}"] = entry["certified_fraction"]
+    return headline
+
+
 #: Every study, in the order the demo runs them. A new study adds itself here.
 STUDIES: dict[str, Study] = {
     "toys": Study(
@@ -122,6 +136,13 @@ STUDIES: dict[str, Study] = {
         WtagConfig,
         run_wtag,
         _wtag_headline,
+    ),
+    "audit": Study(
+        "audit",
+        "W taggers audited: physics-budget attacks, adversarial mismodelling, certificates",
+        AuditConfig,
+        run_audit,
+        _audit_headline,
     ),
 }
 
@@ -157,7 +178,7 @@ def run_study(
         Traceback (most recent call last):
         ...
         robusthep.errors.ConfigError: unknown study 'nope'; the studies are toys, bench-tabular, \
-higgs, wtag
+higgs, wtag, audit
     """
     if name not in STUDIES:
         raise ConfigError(f"unknown study {name!r}; the studies are {', '.join(STUDIES)}")
