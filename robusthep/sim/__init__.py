@@ -6,6 +6,7 @@ from robusthep.sim.datasets import GENERATORS, generator
 from robusthep.sim.features import CHALLENGE_NAMES, FEATURES, to_challenge_names
 from robusthep.sim.higgs import HiggsSettings, generate_higgs
 from robusthep.sim.processes import PROCESS_NAMES
+from robusthep.sim.resolution import degrade_tracker
 from robusthep.sim.substructure import jet_substructure, relative_constituents
 from robusthep.sim.systematics import (
     NOMINAL,
@@ -31,6 +32,7 @@ __all__ = [
     "Tracker",
     "WJetsSettings",
     "apply_systematics",
+    "degrade_tracker",
     "flat_pt_weights",
     "generate_btrigger",
     "generate_higgs",

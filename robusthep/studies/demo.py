@@ -20,6 +20,7 @@ from robusthep.studies.config import StudyConfig, load_config, read_toml
 from robusthep.studies.higgs import HiggsConfig, run_higgs
 from robusthep.studies.tabular import TabularConfig, run_tabular
 from robusthep.studies.toys import ToysConfig, run_toys
+from robusthep.studies.trigger import TriggerConfig, run_trigger
 from robusthep.studies.wtag import WtagConfig, run_wtag
 
 __all__ = ["STUDIES", "Study", "run_demo", "run_study"]
@@ -107,6 +108,17 @@ def _audit_headline(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     return headline
 
 
+def _trigger_headline(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    headline: dict[str, Mapping[str, Any]] = {}
+    for entry in results["models"].values():
+        rate, point = list(entry["working_points"].items())[-1]
+        label = f"b trigger, {entry['label']}"
+        headline[f"{label}: efficiency at {rate} output rate"] = point["efficiency"]
+        headline[f"{label}: its change, worse tracker"] = point["efficiency_change"]
+        headline[f"{label}: monotonicity violations"] = entry["violations_total"]
+    return headline
+
+
 #: Every study, in the order the demo runs them. A new study adds itself here.
 STUDIES: dict[str, Study] = {
     "toys": Study(
@@ -144,6 +156,13 @@ STUDIES: dict[str, Study] = {
         run_audit,
         _audit_headline,
     ),
+    "trigger": Study(
+        "trigger",
+        "b-hadron trigger: monotonic NN vs MLP vs BDT, efficiency and a worse tracker",
+        TriggerConfig,
+        run_trigger,
+        _trigger_headline,
+    ),
 }
 
 
@@ -178,7 +197,7 @@ def run_study(
         Traceback (most recent call last):
         ...
         robusthep.errors.ConfigError: unknown study 'nope'; the studies are toys, bench-tabular, \
-higgs, wtag, audit
+higgs, wtag, audit, trigger
     """
     if name not in STUDIES:
         raise ConfigError(f"unknown study {name!r}; the studies are {', '.join(STUDIES)}")
