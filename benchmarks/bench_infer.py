@@ -8,7 +8,8 @@ figure is one core's.
 Second table: drawing one pseudo-experiment of the `higgs` study (its quick sample, read from
 the cache, its pool and yields, nuisances from the `talk` priors) with the systematic shifts
 on awkward arrays (`apply_systematics`) against the flat-array fast path (`FlatEvents`), and
-the whole per-pseudo-experiment cost (draw, shift, score with the classifier, one 6-NP fit).
+the whole per-pseudo-experiment cost (draw, shift, score with the classifier, one 6-NP fit;
+or the Wilks interval, as the study's evaluation pseudo-experiments need).
 
     .venv/bin/python benchmarks/bench_infer.py               # 200 fits each
     .venv/bin/python benchmarks/bench_infer.py --fits 50 --experiments 100
@@ -112,6 +113,10 @@ def _pseudo_experiment_rows(n: int) -> list[dict]:
         experiment = flat.sample(1.0, truth, seed=seed)
         return measurement.likelihood.fit(measurement.counts(experiment.table)).mu
 
+    def wilks(truth: dict, seed: int) -> float:
+        experiment = flat.sample(1.0, truth, seed=seed)
+        return measurement.likelihood.profile_interval(measurement.counts(experiment.table)).high
+
     rows = []
     for label, call in (
         (
@@ -123,6 +128,7 @@ def _pseudo_experiment_rows(n: int) -> list[dict]:
             lambda truth, seed: flat.sample(1.0, truth, seed=seed),
         ),
         ("sample (flat) + classifier score + one 6-NP fit", full),
+        ("sample (flat) + score + Wilks interval (both endpoints)", wilks),
     ):
         started = time.perf_counter()
         for truth, seed in draws:

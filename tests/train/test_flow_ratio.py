@@ -15,10 +15,11 @@ def _gaussians(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return x, labels
 
 
+@pytest.mark.slow
 def test_log_ratios_recover_the_true_ratio_of_two_gaussians():
     # For N((1, 0), 1) against N((0, 0), 1): log p_s/p_b = x₀ − ½, whatever x₁.
-    x, labels = _gaussians(1500, 0)
-    ensemble = FlowRatioEnsemble(x, labels, np.ones(len(x)), members=2, seed=1, epochs=40)
+    x, labels = _gaussians(800, 0)
+    ensemble = FlowRatioEnsemble(x, labels, np.ones(len(x)), members=2, seed=1, epochs=30)
     probe = np.random.default_rng(2).normal(0.5, 0.8, (400, 2))
     truth = probe[:, 0] - 0.5
     ratios = ensemble.log_ratios(probe)
@@ -40,10 +41,10 @@ def test_same_seed_same_ensemble_and_members_differ():
 
 def test_weights_shape_the_densities():
     # Background weights that favour x₀ > 0 move its density there: the ratio there drops.
-    x, labels = _gaussians(800, 5)
+    x, labels = _gaussians(400, 5)
     weights = np.where((labels == 0) & (x[:, 0] > 0), 5.0, 1.0)
-    plain = FlowRatioEnsemble(x, labels, np.ones(len(x)), members=1, seed=0, epochs=20)
-    weighted = FlowRatioEnsemble(x, labels, weights, members=1, seed=0, epochs=20)
+    plain = FlowRatioEnsemble(x, labels, np.ones(len(x)), members=1, seed=0, epochs=10)
+    weighted = FlowRatioEnsemble(x, labels, weights, members=1, seed=0, epochs=10)
     probe = np.array([[1.0, 0.0]])
     assert weighted.log_ratios(probe)[0, 0] < plain.log_ratios(probe)[0, 0]
 
