@@ -4,6 +4,7 @@ from robusthep.sim.btrigger import BTriggerSettings, generate_btrigger
 from robusthep.sim.calorimeter import Calorimeter
 from robusthep.sim.datasets import GENERATORS, generator
 from robusthep.sim.features import CHALLENGE_NAMES, FEATURES, to_challenge_names
+from robusthep.sim.flat_events import FlatEvents
 from robusthep.sim.higgs import HiggsSettings, generate_higgs
 from robusthep.sim.processes import PROCESS_NAMES
 from robusthep.sim.resolution import degrade_tracker
@@ -28,6 +29,7 @@ __all__ = [
     "PROCESS_NAMES",
     "BTriggerSettings",
     "Calorimeter",
+    "FlatEvents",
     "HiggsSettings",
     "Tracker",
     "WJetsSettings",

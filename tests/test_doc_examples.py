@@ -1,0 +1,96 @@
+"""Every ```python block of README.md and docs/**/*.md runs as written.
+
+The blocks of one page run in order in one namespace (a later block may use what an earlier
+one defined), in a fresh temporary folder as the working directory. A block opts out only
+with a marker on the line before it, ``<!-- no-test: the reason -->``; the reason is required.
+A page whose examples cannot be made fast (they run Pythia) says so with
+``<!-- doc-test: slow (the reason) -->``: its test is marked slow and runs in `make test-all`.
+New pages are picked up by the glob, with no list to update.
+"""
+
+import re
+from pathlib import Path
+
+import matplotlib
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+
+_BLOCK = re.compile(r"^```python[ \t]*\n(.*?)^```", flags=re.DOTALL | re.MULTILINE)
+_NO_TEST = re.compile(r"<!--\s*no-test:(.*?)-->\s*$")
+_SLOW_PAGE = re.compile(r"<!--\s*doc-test:\s*slow\b")
+
+
+def python_blocks(text: str) -> list[tuple[int, str, str | None]]:
+    """``(first line of the code, code, opt-out reason or None)`` for each python block.
+
+    Example:
+        >>> page = "Text\\n<!-- no-test: needs a GPU -->\\n```python\\nx = 1\\n```\\n"
+        >>> python_blocks(page)
+        [(4, 'x = 1\\n', 'needs a GPU')]
+    """
+    blocks = []
+    for match in _BLOCK.finditer(text):
+        before = text[: match.start()].rstrip("\n").rsplit("\n", 1)[-1]
+        marker = _NO_TEST.search(before)
+        reason = marker.group(1).strip() if marker else None
+        line = text.count("\n", 0, match.start(1)) + 1
+        blocks.append((line, match.group(1), reason))
+    return blocks
+
+
+def _pages_with_examples() -> list:
+    pages = []
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        if python_blocks(text):
+            marks = [pytest.mark.slow] if _SLOW_PAGE.search(text) else []
+            pages.append(pytest.param(page, marks=marks, id=page.relative_to(ROOT).as_posix()))
+    return pages
+
+
+def test_the_readme_has_a_python_example():
+    assert python_blocks((ROOT / "README.md").read_text(encoding="utf-8"))
+
+
+def test_python_blocks_finds_code_lines_and_opt_outs():
+    page = "# T\n\n```python\na = 1\n```\n\n<!-- no-test: slow -->\n```python\nb = 2\n```\n"
+    assert python_blocks(page) == [(4, "a = 1\n", None), (9, "b = 2\n", "slow")]
+    assert python_blocks("```bash\nls\n```\n") == []
+
+
+@pytest.fixture
+def _one_thread():
+    # The examples' networks are tiny: one thread is fastest on a busy machine (and in CI).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("page", _pages_with_examples())
+def test_doc_examples_run(page, tmp_path, monkeypatch, _one_thread):
+    monkeypatch.chdir(tmp_path)
+    matplotlib.use("Agg")
+    namespace: dict = {"__name__": "__main__"}
+    ran = 0
+    for line, code, reason in python_blocks(page.read_text(encoding="utf-8")):
+        if reason is not None:
+            assert reason, f"{page.name}:{line}: a no-test marker must say why"
+            continue
+        # Padding with blank lines makes tracebacks point at the page's own line numbers.
+        source = "\n" * (line - 1) + code
+        exec(compile(source, str(page), "exec"), namespace)  # noqa: S102
+        ran += 1
+    assert ran, f"every python block of {page.name} opts out; at least one must run"
+
+
+def test_the_readme_links_only_to_files_that_exist():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text)
+    local = [target for target in targets if "://" not in target]
+    assert local, "the README links no documentation page"
+    missing = [target for target in local if not (ROOT / target).exists()]
+    assert missing == [], f"README.md links to missing files: {missing}"
