@@ -92,9 +92,15 @@ class HiggsConfig(StudyConfig):
     )
     mu_values: tuple[float, ...] = tuple(float(x) for x in np.round(np.linspace(0.1, 3, 10), 4))
     pseudo_experiments: int = Field(1000, ge=2, description="per true μ")
-    # Calibrated beyond the true μ range (0.1–3), so no interval near its ends is clipped
-    # to the grid's edge (which made them one-sided and over-cover).
-    grid: tuple[float, ...] = tuple(float(x) for x in np.round(np.linspace(0.0, 3.3, 12), 4))
+    # The true μ values themselves plus 0 and 3.3: calibrated beyond the true range, so
+    # no interval near its ends is clipped to the grid's edge (one-sided: over-covers), and
+    # each true μ a node, so its belt is measured, not interpolated (near μ = 0 the belt's
+    # lower edge bends: linear interpolation between 0 and 0.3 covered 65% at μ = 0.1).
+    grid: tuple[float, ...] = (
+        0.0,
+        *(float(x) for x in np.round(np.linspace(0.1, 3, 10), 4)),
+        3.3,
+    )
     calibration_experiments: int = Field(1000, ge=10, description="per grid point")
     executor: Literal["local", "ray"] = "local"
     workers: int | None = Field(None, ge=1)
