@@ -19,6 +19,7 @@ from robusthep.audit.budget import Budget
 from robusthep.audit.certify import budget_lipschitz, certify
 from robusthep.audit.jets import JetInputs, jet_inputs, jet_pt_mass
 from robusthep.audit.mismodelling import JetPerturber, mismodelling_loss
+from robusthep.errors import ConfigError
 from robusthep.nn import Standardize, lipschitz_mlp
 from robusthep.nn.pfn import ParticleFlowNetwork
 from robusthep.report import RunFolder, Section, figure, quantity
@@ -88,10 +89,15 @@ class _Tagger:
     label: str
     kind: Kind
     lipschitz: bool
-    model: nn.Module
+    model: nn.Module | None = None
 
 
 def _split(inputs: JetInputs, config: AuditConfig) -> tuple[JetInputs, JetInputs, JetInputs]:
+    if config.train_fraction + config.validation_fraction >= 1:
+        raise ConfigError(
+            f"train_fraction ({config.train_fraction}) + validation_fraction "
+            f"({config.validation_fraction}) must be < 1 to leave test jets"
+        )
     order = torch.randperm(len(inputs), generator=torch.Generator().manual_seed(config.seed))
     n_train = int(config.train_fraction * len(inputs))
     n_val = int(config.validation_fraction * len(inputs))
@@ -641,17 +647,17 @@ def audit_jets(
         ['hl', 'hl_lipschitz', 'pfn', 'pfn_lipschitz']
     """
     started = time.perf_counter() if started is None else started
-    folder.write_config(config.model_dump(mode="json"))
     train, validation, test = _split(inputs, config)
+    folder.write_config(config.model_dump(mode="json"))
     budgets = {
         "pfn": Budget.constituents(config.pt_fraction, config.eta, config.phi),
         "hl": Budget.jets(config.pt_fraction, config.eta),
     }
     taggers = {
-        "pfn": _Tagger("PFN", "pfn", False, None),
-        "pfn_lipschitz": _Tagger("Lipschitz PFN", "pfn", True, None),
-        "hl": _Tagger("HL net", "hl", False, None),
-        "hl_lipschitz": _Tagger("Lipschitz HL net", "hl", True, None),
+        "pfn": _Tagger("PFN", "pfn", False),
+        "pfn_lipschitz": _Tagger("Lipschitz PFN", "pfn", True),
+        "hl": _Tagger("HL net", "hl", False),
+        "hl_lipschitz": _Tagger("Lipschitz HL net", "hl", True),
     }
     attacks, mismodelling, scans = {}, {}, {}
     for index, (name, tagger) in enumerate(taggers.items()):

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from robusthep.audit import toy_jets
+from robusthep.errors import ConfigError
 from robusthep.report import RunFolder, iter_quantities
 from robusthep.studies.audit import AuditConfig, audit_jets, run_audit
 
@@ -58,6 +59,12 @@ def test_the_epoch_scan_covers_the_asked_epochs(tiny):
     _, results = tiny
     for scan in results["epoch_scan"].values():
         assert scan["epochs"]["value"] == [1, 4]
+
+
+def test_a_split_without_test_jets_is_refused(tmp_path):
+    config = TINY.model_copy(update={"train_fraction": 0.7, "validation_fraction": 0.3})
+    with pytest.raises(ConfigError, match="leave test jets"):
+        audit_jets(toy_jets(20), config, RunFolder(tmp_path / "run"))
 
 
 @pytest.mark.slow
