@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev,reference]"
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps modeloss==0.1.0
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps torchattacks==3.5.1
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -88,6 +88,10 @@ def test_toys_writes_where_it_says(tmp_path):
 def test_demo_links_every_study_report_from_one_page(tmp_path, monkeypatch):
     # The higgs study needs a generated sample (minutes): tests/studies/test_higgs_study.py.
     monkeypatch.delitem(STUDIES, "higgs")
+    # So does wtag (the wjets sample): tests/studies/test_wtag_study.py runs it on a table.
+    monkeypatch.delitem(STUDIES, "wtag")
+    # So does audit (the wjets sample): tests/studies/test_audit_study.py.
+    monkeypatch.delitem(STUDIES, "audit")
     config = tmp_path / "demo.toml"
     config.write_text(TINY_DEMO)
     out = tmp_path / "demo"

@@ -15,10 +15,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from robusthep.atomic import atomic_write_text
 from robusthep.errors import ConfigError
 from robusthep.report import RunFolder, Section, dumps_toml, quantity
+from robusthep.studies.audit import AuditConfig, run_audit
 from robusthep.studies.config import StudyConfig, load_config, read_toml
 from robusthep.studies.higgs import HiggsConfig, run_higgs
 from robusthep.studies.tabular import TabularConfig, run_tabular
 from robusthep.studies.toys import ToysConfig, run_toys
+from robusthep.studies.trigger import TriggerConfig, run_trigger
+from robusthep.studies.wtag import WtagConfig, run_wtag
 
 __all__ = ["STUDIES", "Study", "run_demo", "run_study"]
 
@@ -78,6 +81,44 @@ def _higgs_headline(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     return headline
 
 
+def _wtag_headline(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    headline: dict[str, Mapping[str, Any]] = {}
+    for label, index in results["best"].items():
+        metrics = results["points"][index["value"]]["metrics"]
+        headline[f"W tag, {label} (best λ): R50"] = metrics["R50"]
+        headline[f"W tag, {label} (best λ): 1/JSD50"] = metrics["inverse_jsd50"]
+    dependence = results["calibration"]["jets"]["prior_dependence"]
+    headline["jet pT: MSE calibration, trained falling − rising"] = dependence["mse"]["rising"]
+    headline["jet pT: prior-independent, trained falling − rising"] = dependence[
+        "prior_independent"
+    ]["rising"]
+    return headline
+
+
+def _audit_headline(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    headline: dict[str, Mapping[str, Any]] = {}
+    for entry in results["taggers"].values():
+        label = entry["label"]
+        headline[f"W tagging AUC, {label}"] = entry["auc"]
+        headline[f"PGD mean ΔPr(signal) on background, {label}"] = entry["pgd"][
+            "probability_shift_background"
+        ]
+        if "certified_fraction" in entry:
+            headline[f"certified fraction, {label}"] = entry["certified_fraction"]
+    return headline
+
+
+def _trigger_headline(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    headline: dict[str, Mapping[str, Any]] = {}
+    for entry in results["models"].values():
+        rate, point = list(entry["working_points"].items())[-1]
+        label = f"b trigger, {entry['label']}"
+        headline[f"{label}: efficiency at {rate} output rate"] = point["efficiency"]
+        headline[f"{label}: its change, worse tracker"] = point["efficiency_change"]
+        headline[f"{label}: monotonicity violations"] = entry["violations_total"]
+    return headline
+
+
 #: Every study, in the order the demo runs them. A new study adds itself here.
 STUDIES: dict[str, Study] = {
     "toys": Study(
@@ -100,6 +141,27 @@ STUDIES: dict[str, Study] = {
         HiggsConfig,
         run_higgs,
         _higgs_headline,
+    ),
+    "wtag": Study(
+        "wtag",
+        "W tagging: taggers decorrelated from the jet mass; prior-independent jet calibration",
+        WtagConfig,
+        run_wtag,
+        _wtag_headline,
+    ),
+    "audit": Study(
+        "audit",
+        "W taggers audited: physics-budget attacks, adversarial mismodelling, certificates",
+        AuditConfig,
+        run_audit,
+        _audit_headline,
+    ),
+    "trigger": Study(
+        "trigger",
+        "b-hadron trigger: monotonic NN vs MLP vs BDT, efficiency and a worse tracker",
+        TriggerConfig,
+        run_trigger,
+        _trigger_headline,
     ),
 }
 
@@ -135,7 +197,7 @@ def run_study(
         Traceback (most recent call last):
         ...
         robusthep.errors.ConfigError: unknown study 'nope'; the studies are toys, bench-tabular, \
-higgs
+higgs, wtag, audit, trigger
     """
     if name not in STUDIES:
         raise ConfigError(f"unknown study {name!r}; the studies are {', '.join(STUDIES)}")
