@@ -42,8 +42,8 @@ docs: $(DOCS_STAMP)
 	$(PY) -m mkdocs build --strict --site-dir site
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check robusthep tests benchmarks
-	$(VENV)/bin/ruff format --check robusthep tests benchmarks
+	$(VENV)/bin/ruff check robusthep tests benchmarks mkdocs_hooks.py
+	$(VENV)/bin/ruff format --check robusthep tests benchmarks mkdocs_hooks.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache site

@@ -80,7 +80,7 @@ td, th { border: 1px solid #ccc; padding: .25rem .6rem; text-align: right; }
 th { background: #f0f0f0; } td:first-child, th:first-child { text-align: left; }
 dl.numbers { display: grid; grid-template-columns: max-content auto; gap: .15rem 1.2rem; }
 dl.numbers dt { color: #555; } dl.numbers dd { margin: 0; font-family: monospace; }
-figure { display: inline-block; margin: .5rem; } figure img { max-width: 34rem; }
+figure { display: inline-block; margin: .5rem; } figure img { max-width: 33rem; }
 code, pre { background: #f5f5f5; padding: .1rem .3rem; }
 pre { padding: .5rem; overflow-x: auto; } pre code { padding: 0; }
 """
