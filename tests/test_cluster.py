@@ -17,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import awkward as ak
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -50,17 +51,19 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_for(port: int, process: subprocess.Popen, seconds: float = 180) -> None:
+def _wait_for(address: str, process: subprocess.Popen, env: dict, seconds: float = 300) -> None:
+    """Until `ray status` answers: the GCS port opens well before the head takes clients."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"`ray start` exited with code {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(1)
-    raise TimeoutError(f"the Ray head did not listen on port {port} within {seconds} s")
+        status = subprocess.run(
+            [str(RAY), "status", f"--address={address}"], env=env, capture_output=True, timeout=120
+        )
+        if status.returncode == 0:
+            return
+        time.sleep(2)
+    raise TimeoutError(f"the Ray head at {address} did not answer within {seconds} s")
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -90,10 +93,12 @@ def ray_head():
         f"--temp-dir={temp}", f"--dashboard-port={_free_port()}",
         f"--dashboard-agent-listen-port={_free_port()}", f"--metrics-export-port={_free_port()}",
     ]  # fmt: skip
-    # Workers import robusthep from this checkout, as `pip install robusthep` does on a cluster.
+    # Workers import robusthep as this process does (this checkout on PYTHONPATH, or the
+    # installed package), as `pip install robusthep` on every node does on a cluster.
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        **AUTH,
     }
     log = Path(temp) / "ray-start.log"
     with log.open("wb") as output:
@@ -102,7 +107,7 @@ def ray_head():
         )
     try:
         try:
-            _wait_for(port, process)
+            _wait_for(f"127.0.0.1:{port}", process, env)
         except (RuntimeError, TimeoutError) as error:
             raise RuntimeError(f"{error}:\n{log.read_text()[-3000:]}") from error
         yield f"127.0.0.1:{port}"
@@ -132,8 +137,11 @@ def test_generation_and_a_coverage_study_on_a_ray_cluster(ray_head, tmp_path, mo
     assert local.exit_code == 0, local.output
     a, b = _columns(tmp_path / "ray"), _columns(tmp_path / "local")
     assert list(a) == list(b) and len(a["weight"]) > 0
-    for name in a:
-        np.testing.assert_array_equal(np.asarray(a[name]), np.asarray(b[name]), err_msg=name)
+    for name, values in a.items():
+        if isinstance(values, ak.Array):  # objects of each event (jets, leptons …)
+            assert ak.to_list(values) == ak.to_list(b[name]), name
+        else:
+            np.testing.assert_array_equal(values, b[name], err_msg=name)
 
     # The Higgs measurement's pseudo-experiments (Neyman calibration and coverage) on the
     # cluster, then in this process: the same intervals, hence the same coverage.

@@ -68,7 +68,11 @@ def train(
     ] = None,
     method: Annotated[
         str | None,
-        typer.Option("--method", help="mode0 (default), mode1, mode2, disco or adversary."),
+        typer.Option(
+            "--method",
+            help="mode0 (default), mode1, mode2, disco or adversary. MoDe needs large batches "
+            "(--batch-size 2048).",
+        ),
     ] = None,
     lam: Annotated[float | None, typer.Option("--lam", help="Decorrelation strength (10).")] = None,
     val: Annotated[float | None, typer.Option("--val", help="Validation fraction (0.2).")] = None,

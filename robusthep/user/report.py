@@ -261,7 +261,8 @@ def _sculpting_figure(
             ax.step(centres, passing, where="mid", label=f"passing ε_sig = {efficiency:.0%}")
         ax.set_xlabel(config.decorrelate)
         ax.set_ylabel("background, normalised")
-        ax.set_title(f"{config.method}, λ = {config.lam:g}", fontsize=12)
+        title = f"{config.method}, λ = {config.lam:g}" if config.lam else "no penalty (λ = 0)"
+        ax.set_title(title, fontsize=12)
         ax.legend(fontsize=10)
     return folder.relative(path)
 
