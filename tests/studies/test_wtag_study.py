@@ -167,20 +167,18 @@ def test_best_points_skip_undefined_metrics():
     assert best_points([point("b", 10, None)]) == {"b": 0}  # None: infinite 1/JSD
 
 
-def test_jet_calibration_mse_follows_the_prior_and_maximum_likelihood_does_not():
+@pytest.mark.slow
+def test_jet_calibration_mse_follows_the_prior_and_maximum_likelihood_does_not(one_thread):
     rng = np.random.default_rng(1)
-    true = rng.uniform(200, 1200, 30_000)
+    true = rng.uniform(200, 1200, 12_000)
     reco = true * (1 + rng.normal(0, 0.1, true.size))
-    config = CalibrationConfig(steps=600, batch_size=256)
-    found = jet_calibration(reco, true, config, seed=0)
-    dependence = {
-        kind: found["prior_dependence"][kind]["rising"]["value"]
-        for kind in ("mse", "prior_independent")
-    }
-    # trained on the falling spectrum, the MSE calibration is pulled low: E[z|x] is
-    # (1 − k)x + k·(prior mean) locally, k = σ²/(σ² + prior width²)
-    assert dependence["mse"] < -20
-    assert abs(dependence["prior_independent"]) < abs(dependence["mse"]) / 3
+    found = jet_calibration(reco, true, CalibrationConfig(steps=2500, batch_size=256), seed=0)
+    # E[z|x] ≈ x + σ² d ln p(z)/dz: trained on the falling prior it lies below the one
+    # trained on the rising prior, by ≈ 15–20 GeV at σ = 10% here
+    for test in ("falling", "rising"):
+        dependence = {k: v[test]["value"] for k, v in found["prior_dependence"].items()}
+        assert dependence["mse"] < -12
+        assert abs(dependence["prior_independent"]) < 0.6 * abs(dependence["mse"])
     mse_bias = found["bias"]["mse"]
     # each MSE calibration closes in the mean on its own spectrum, not on the other
     assert abs(mse_bias["rising"]["rising"]["bias"]) < abs(mse_bias["falling"]["rising"]["bias"])
