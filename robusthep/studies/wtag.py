@@ -876,7 +876,7 @@ def _sections(
                 f"{point['strength']:g}",
                 f"{abcd['yields']['A']:.1f} ± {abcd['errors']['A']:.1f}",
                 f"{abcd['predicted']:.1f}",
-                f"{abcd['closure']:.2f} ± {abcd['closure_error']:.2f}",
+                f"{abcd['closure']:.3g} ± {abcd['closure_error']:.2g}",
                 f"{abcd['signal_efficiency_both']:.2f}",
             ]
         )
