@@ -97,14 +97,14 @@ class NeemoConfig(StudyConfig):
         """Small clouds and three jets per class: under a minute on one core."""
         return cls(
             # Sinkhorn at ε = 0.01 × mean cost needs its 1 000 iterations: ~12 s at N = 1 000.
-            pot=PotComparisonConfig(sizes=(100, 1000), steps=300, sinkhorn_max=100),
+            pot=PotComparisonConfig(sizes=(100, 1000), steps=200, sinkhorn_max=100),
             jets=JetShapesConfig(
                 wjets_events=3_000,
                 wjets_shard_events=1_000,
                 jets_per_class=3,
-                steps=100,
-                warmup_steps=50,
-                final_steps=100,
+                steps=80,
+                warmup_steps=40,
+                final_steps=80,
             ),
         )
 
