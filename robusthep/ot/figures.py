@@ -78,13 +78,14 @@ def _draw_circles(axis: Any, shape: Mapping[str, Sequence], kind: str) -> None:
                 (cx, cy),
                 radius,
                 fill=kind == "disk",
-                alpha=0.5 if kind == "disk" else 0.8,
+                alpha=0.3 if kind == "disk" else 0.8,
                 ec="C2",
                 fc="none" if kind == "ring" else "C2",
                 lw=2,
             )
         )
-        axis.annotate(f"{fraction:.2f}", (cx, cy), color="C3", ha="center", va="center")
+        axis.add_patch(plt.Circle((cx, cy), radius, fill=False, ec="C2", lw=2))
+        axis.annotate(f"{fraction:.2f}", (cx, cy + radius), color="C2", ha="center", va="bottom")
 
 
 def plot_jet_fits(
@@ -125,7 +126,9 @@ def plot_jet_fits(
                 if column >= len(fit["n_circles"]):
                     axis.set_axis_off()
                     continue
-                axis.scatter(points[:, 0], points[:, 1], s=1500 * fractions, c="k", alpha=0.6)
+                axis.scatter(
+                    points[:, 0], points[:, 1], s=500 * fractions + 4, c="k", alpha=0.7, zorder=3
+                )
                 _draw_circles(axis, fit["shapes"][column], kind)
                 axis.set(xlim=(-radius, radius), ylim=(-radius, radius), aspect="equal")
                 axis.set_xlabel("Δη", fontsize=11)
