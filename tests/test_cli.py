@@ -88,6 +88,10 @@ def test_toys_writes_where_it_says(tmp_path):
 def test_demo_links_every_study_report_from_one_page(tmp_path, monkeypatch):
     # The higgs study needs a generated sample (minutes): tests/studies/test_higgs_study.py.
     monkeypatch.delitem(STUDIES, "higgs")
+    # neemo and ntk (about a minute each at quick size) have their own tiny runs in
+    # tests/studies/test_neemo_study.py and tests/studies/test_ntk_study.py.
+    monkeypatch.delitem(STUDIES, "neemo")
+    monkeypatch.delitem(STUDIES, "ntk")
     config = tmp_path / "demo.toml"
     config.write_text(TINY_DEMO)
     out = tmp_path / "demo"

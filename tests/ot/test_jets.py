@@ -56,7 +56,6 @@ def test_prong_separation_takes_the_two_hardest_circles():
         prong_separation([[0, 0]], [1.0])
 
 
-@pytest.mark.slow
 def test_two_prong_jet_prefers_two_circles_at_the_prong_separation():
     points, weights = _two_prong_jet()
     settings = JetFitSettings(n_circles=(1, 2), **FAST)
