@@ -1,6 +1,7 @@
 """The exact EMD of two small clouds by POT's network simplex, the reference for NEEMo."""
 
 import os
+from typing import Any
 
 import numpy as np
 import torch
@@ -9,6 +10,21 @@ from robusthep.errors import MissingDependencyError
 from robusthep.ot.clouds import as_cloud, normalized_pair
 
 __all__ = ["exact_emd"]
+
+
+def import_pot(user: str) -> Any:
+    """POT's ``ot`` module, or ``MissingDependencyError`` naming ``user`` and how to install it."""
+    # Only numpy arrays reach POT; without these it imports every array library it finds
+    # (JAX, TensorFlow, CuPy) as a backend, which costs seconds and starts thread pools.
+    for backend in ("TENSORFLOW", "JAX", "CUPY"):
+        os.environ.setdefault(f"POT_BACKEND_DISABLE_{backend}", "1")
+    try:
+        import ot
+    except ImportError as error:
+        raise MissingDependencyError(
+            f"{user} needs POT: pip install pot (or robusthep[reference])"
+        ) from error
+    return ot
 
 
 def exact_emd(
@@ -47,16 +63,7 @@ def exact_emd(
         Flamary et al., "POT: Python Optimal Transport", JMLR 22 (2021); Komiske, Metodiev,
         Thaler, arXiv:2004.04159.
     """
-    # Only numpy arrays reach POT; without these it imports every array library it finds
-    # (JAX, TensorFlow, CuPy) as a backend, which costs seconds and starts thread pools.
-    for backend in ("TENSORFLOW", "JAX", "CUPY"):
-        os.environ.setdefault(f"POT_BACKEND_DISABLE_{backend}", "1")
-    try:
-        import ot
-    except ImportError as error:
-        raise MissingDependencyError(
-            "exact_emd needs POT: pip install pot (or robusthep[reference])"
-        ) from error
+    ot = import_pot("exact_emd")
     p_points, p_energy = as_cloud(p, p_weights, name="p")
     q_points, q_energy = as_cloud(q, q_weights, name="q")
     p_fractions, q_fractions, mass = normalized_pair(p_energy, q_energy, totals=totals)

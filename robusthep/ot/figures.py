@@ -1,7 +1,9 @@
 """Event displays of shape fits: the particles, the fitted circles and the critic's potential."""
 
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -9,7 +11,7 @@ import torch
 from robusthep.ot.clouds import as_cloud
 from robusthep.ot.shapes import ShapeFit
 
-__all__ = ["plot_shape_fit"]
+__all__ = ["plot_jet_fits", "plot_shape_fit"]
 
 
 def plot_shape_fit(
@@ -55,6 +57,19 @@ def plot_shape_fit(
     figure.colorbar(image, ax=axis, label="critic f (Kantorovich potential)")
     axis.scatter(data[:, 0], data[:, 1], s=2000 * fractions, c="k", alpha=0.6, lw=0)
     shape = fit.shape.parameters_dict()
+    _draw_circles(axis, shape, fit.shape.kind)
+    axis.set(xlabel=labels[0], ylabel=labels[1], aspect="equal")
+    axis.set_title(f"{len(shape['radii'])} {fit.shape.kind}(s), EMD = {fit.emd.value:.4f}")
+    path = Path(path)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def _draw_circles(axis: Any, shape: Mapping[str, Sequence], kind: str) -> None:
+    """Draws the circles of a shape (``CircleShape.parameters_dict()``) with their fractions."""
+    import matplotlib.pyplot as plt
+
     for (cx, cy), radius, fraction in zip(
         shape["centres"], shape["radii"], shape["fractions"], strict=True
     ):
@@ -62,17 +77,65 @@ def plot_shape_fit(
             plt.Circle(
                 (cx, cy),
                 radius,
-                fill=fit.shape.kind == "disk",
-                alpha=0.8,
+                fill=kind == "disk",
+                alpha=0.3 if kind == "disk" else 0.8,
                 ec="C2",
-                fc="none" if fit.shape.kind == "ring" else "C2",
+                fc="none" if kind == "ring" else "C2",
                 lw=2,
             )
         )
-        axis.annotate(f"{fraction:.2f}", (cx, cy), color="C2", ha="center", va="center")
-    axis.set(xlabel=labels[0], ylabel=labels[1], aspect="equal")
-    axis.set_title(f"{len(shape['radii'])} {fit.shape.kind}(s), EMD = {fit.emd.value:.4f}")
-    path = Path(path)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+        axis.add_patch(plt.Circle((cx, cy), radius, fill=False, ec="C2", lw=2))
+        axis.annotate(f"{fraction:.2f}", (cx, cy + radius), color="C2", ha="center", va="bottom")
+
+
+def plot_jet_fits(
+    jets: Sequence[tuple[np.ndarray, np.ndarray, str]],
+    fits: Sequence[Mapping[str, Any]],
+    path: str | os.PathLike,
+    *,
+    kind: str = "disk",
+    radius: float = 1.0,
+) -> Path:
+    """Event displays of jet shape fits: one row per jet, one column per number of circles.
+
+    Constituents are dots with area ∝ pT fraction, in (Δη, Δφ) to the jet axis; each
+    fitted circle is drawn with its energy fraction, and the panel's title gives the exact
+    EMD (POT) between the jet and the fitted shape.
+
+    Arguments:
+        jets: ``(points, pT fractions, title)`` per jet.
+        fits: per jet, what :func:`~robusthep.ot.jets.fit_jet_shapes` returned.
+        path: the PNG to write.
+        kind: the shapes' kind ("disk" or "ring").
+        radius: the jet radius R: the axes span ±R.
+
+    Returns:
+        The path written.
+    """
+    from robusthep.report import figure
+
+    columns = max(len(fit["n_circles"]) for fit in fits)
+    with figure(path, ncols=columns, nrows=len(jets), size=(4.2 * columns, 4.0 * len(jets))) as (
+        _,
+        axes,
+    ):
+        axes = np.asarray(axes).reshape(len(jets), columns)
+        for row, ((points, fractions, title), fit) in enumerate(zip(jets, fits, strict=True)):
+            for column in range(columns):
+                axis = axes[row, column]
+                if column >= len(fit["n_circles"]):
+                    axis.set_axis_off()
+                    continue
+                axis.scatter(
+                    points[:, 0], points[:, 1], s=500 * fractions + 4, c="k", alpha=0.7, zorder=3
+                )
+                _draw_circles(axis, fit["shapes"][column], kind)
+                axis.set(xlim=(-radius, radius), ylim=(-radius, radius), aspect="equal")
+                axis.set_xlabel("Δη", fontsize=11)
+                axis.set_ylabel("Δφ", fontsize=11)
+                axis.tick_params(labelsize=9)
+                axis.set_title(
+                    f"{title}: k = {fit['n_circles'][column]}, EMD = {fit['exact'][column]:.3f}",
+                    fontsize=10,
+                )
+    return Path(path)

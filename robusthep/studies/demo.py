@@ -18,6 +18,8 @@ from robusthep.report import RunFolder, Section, dumps_toml, quantity
 from robusthep.studies.audit import AuditConfig, run_audit
 from robusthep.studies.config import StudyConfig, load_config, read_toml
 from robusthep.studies.higgs import HiggsConfig, run_higgs
+from robusthep.studies.neemo import NeemoConfig, run_neemo
+from robusthep.studies.ntk import NtkConfig, run_ntk
 from robusthep.studies.tabular import TabularConfig, run_tabular
 from robusthep.studies.toys import ToysConfig, run_toys
 from robusthep.studies.trigger import TriggerConfig, run_trigger
@@ -119,6 +121,32 @@ def _trigger_headline(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]
     return headline
 
 
+def _neemo_headline(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    headline: dict[str, Mapping[str, Any]] = {}
+    largest = max(results["pot"]["sizes"], key=int)
+    entry = results["pot"]["sizes"][largest]
+    headline[f"NEEMo vs exact EMD at N = {largest}"] = entry["neemo_rel_error"]
+    headline[f"NEEMo + c-transform vs exact at N = {largest}"] = entry["neemo_refined_rel_error"]
+    for name, label in (("w", "W"), ("qcd", "QCD")):
+        drop = results["jets"]["classes"][name].get("relative_drop_k1_to_k2")
+        if drop is not None:
+            headline[f"{label} jets: EMD drop from 1 to 2 circles"] = drop
+    return headline
+
+
+def _ntk_headline(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    headline: dict[str, Mapping[str, Any]] = {}
+    for name, entry in results["datasets"].items():
+        n = entry["sizes"]["value"][-1]
+        headline[f"{name}, n = {n}: CV of the ensemble"] = quantity(
+            entry["ensemble_cv"]["value"][-1], "1"
+        )
+        headline[f"{name}, n = {n}: CV at infinite width"] = quantity(
+            entry["infinite_cv"]["value"][-1], "1"
+        )
+    return headline
+
+
 #: Every study, in the order the demo runs them. A new study adds itself here.
 STUDIES: dict[str, Study] = {
     "toys": Study(
@@ -163,6 +191,20 @@ STUDIES: dict[str, Study] = {
         run_trigger,
         _trigger_headline,
     ),
+    "neemo": Study(
+        "neemo",
+        "NEEMo: EMD with Lipschitz critics vs POT, circle fits to W and QCD jets",
+        NeemoConfig,
+        run_neemo,
+        _neemo_headline,
+    ),
+    "ntk": Study(
+        "ntk",
+        "Ensemble spread vs training size: finite networks vs the infinite-width NTK prediction",
+        NtkConfig,
+        run_ntk,
+        _ntk_headline,
+    ),
 }
 
 
@@ -197,7 +239,7 @@ def run_study(
         Traceback (most recent call last):
         ...
         robusthep.errors.ConfigError: unknown study 'nope'; the studies are toys, bench-tabular, \
-higgs, wtag, audit, trigger
+higgs, wtag, audit, trigger, neemo, ntk
     """
     if name not in STUDIES:
         raise ConfigError(f"unknown study {name!r}; the studies are {', '.join(STUDIES)}")

@@ -8,11 +8,12 @@ import numpy as np
 import torch
 
 from robusthep.errors import ConfigError, DataError
+from robusthep.parallel import Executor
 from robusthep.uq.kernels import fc_kernels
 from robusthep.uq.ntk_mlp import NTKMLP
 from robusthep.uq.predict import kernel_ensemble
 
-__all__ = ["EnsembleStudy", "ensemble_study", "train_member"]
+__all__ = ["EnsembleStudy", "MemberTask", "ensemble_study", "member_test_loss", "train_member"]
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,39 @@ def train_member(
     return net
 
 
+@dataclass(frozen=True)
+class MemberTask:
+    """One ensemble member to train and test (a picklable work item for an Executor).
+
+    Attributes:
+        x, y: the training set, float64.
+        x_test, y_test: the test set, float64.
+        options: the keyword arguments of :func:`train_member` (seed included).
+    """
+
+    x: torch.Tensor
+    y: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    options: dict[str, Any]
+
+
+def member_test_loss(task: MemberTask) -> float:
+    """Trains one member (:func:`train_member`) and returns its test loss mean((f − y)²).
+
+    Example:
+        >>> x = torch.linspace(-1, 1, 4, dtype=torch.float64)[:, None]
+        >>> task = MemberTask(x, x, x, x, {"hidden": (8,), "activation": "relu",
+        ...     "w_std": 1.0, "b_std": 0.0, "learning_rate": 0.1, "steps": 2, "seed": 0})
+        >>> member_test_loss(task) > 0
+        True
+    """
+    torch.set_num_threads(1)
+    net = train_member(task.x, task.y, **task.options)
+    with torch.no_grad():
+        return float((net(task.x_test) - task.y_test).pow(2).mean())
+
+
 def ensemble_study(
     x_train: torch.Tensor | np.ndarray,
     y_train: torch.Tensor | np.ndarray,
@@ -117,6 +151,7 @@ def ensemble_study(
     steps: int = 500,
     learning_rate: float | None = None,
     seed: int = 0,
+    executor: Executor | None = None,
 ) -> EnsembleStudy:
     r"""Test-loss mean μ_L and spread σ_L of ensembles vs the infinite-width prediction.
 
@@ -147,6 +182,9 @@ def ensemble_study(
         steps: gradient-descent steps (the prediction uses time = steps).
         learning_rate: η, or None to choose it per size as above.
         seed: seeds the subset and the members.
+        executor: where the members train (:class:`~robusthep.parallel.Executor`, one work
+            item per member and size); default: in this process. Each member carries its
+            own seed, so the results do not depend on the executor.
 
     Returns:
         An :class:`EnsembleStudy`.
@@ -182,6 +220,7 @@ def ensemble_study(
     test_kernels = fc_kernels(x_eval, **options)
     hidden = (width,) * depth
     rows: dict[str, list[float]] = {k: [] for k in ("em", "es", "im", "is", "lr")}
+    tasks = []
     for size in sizes:
         x, y = x_all[order[:size]], y_all[order[:size]]
         train_kernels = fc_kernels(x, **options)
@@ -200,26 +239,25 @@ def ensemble_study(
             learning_rate=lr,
         )
         mean, std = prediction.loss_moments(y_eval)
-        losses = []
-        for member in range(members):
-            net = train_member(
-                x,
-                y,
-                hidden=hidden,
-                activation=activation,
-                w_std=w_std,
-                b_std=b_std,
-                learning_rate=lr,
-                steps=steps,
-                seed=seed * 100_003 + size * 1009 + member,
-            )
-            with torch.no_grad():
-                losses.append(float((net(x_eval) - y_eval).pow(2).mean()))
-        rows["em"].append(float(np.mean(losses)))
-        rows["es"].append(float(np.std(losses, ddof=1)))
         rows["im"].append(mean)
         rows["is"].append(std)
         rows["lr"].append(lr)
+        for member in range(members):
+            member_options = {
+                "hidden": hidden,
+                "activation": activation,
+                "w_std": w_std,
+                "b_std": b_std,
+                "learning_rate": lr,
+                "steps": steps,
+                "seed": seed * 100_003 + size * 1009 + member,
+            }
+            tasks.append(MemberTask(x, y, x_eval, y_eval, member_options))
+    losses = (executor or Executor("local", workers=1)).map(member_test_loss, tasks)
+    for start in range(0, len(losses), members):
+        chunk = losses[start : start + members]
+        rows["em"].append(float(np.mean(chunk)))
+        rows["es"].append(float(np.std(chunk, ddof=1)))
     settings = {
         "members": members,
         "width": width,
