@@ -266,10 +266,18 @@ class KdeCalibration:
         return cls(s0, s1, w0 / w0.sum(), w1 / w1.sum(), bandwidth)
 
     def _log_density(self, s: np.ndarray, centres: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        z = (s[:, None] - centres[None, :]) / self.bandwidth
-        terms = -0.5 * z**2 + np.log(weights)[None, :]
-        top = terms.max(axis=1, keepdims=True)
-        return (top + np.log(np.exp(terms - top).sum(axis=1, keepdims=True)))[:, 0]
+        # Chunks of rows bound the (rows × centres) matrix to about 4 million entries.
+        step = max(1, 4_000_000 // centres.size)
+        out = np.empty(s.size)
+        log_weights = np.log(weights)[None, :]
+        for start in range(0, s.size, step):
+            z = (s[start : start + step, None] - centres[None, :]) / self.bandwidth
+            terms = -0.5 * z**2 + log_weights
+            top = terms.max(axis=1, keepdims=True)
+            out[start : start + step] = (top + np.log(np.exp(terms - top).sum(1, keepdims=True)))[
+                :, 0
+            ]
+        return out
 
     def log_ratio(self, scores: ArrayLike) -> np.ndarray:
         """The calibrated log ratio at each score."""

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from pydantic import Field
 
+from robusthep.audit.roc import auc
 from robusthep.data.dataset import select_rows
 from robusthep.errors import ConfigError
 from robusthep.infer import ONE_SIGMA, PseudoExperimentSampler, coverage
@@ -22,13 +23,14 @@ from robusthep.infer.carl import (
     reliability_curve,
 )
 from robusthep.infer.flows import ConditionalFlow, flow_loss
+from robusthep.infer.pivot import output_shift, train_pivot
 from robusthep.infer.ratio import RatioEstimator, ratio_loss
 from robusthep.infer.scan import scan_interval
 from robusthep.parallel import Executor
 from robusthep.report import RunFolder, Section, figure, quantity
 from robusthep.sim import HiggsSettings, generate_higgs
 from robusthep.sim.features import derived_features
-from robusthep.studies._common import seeded
+from robusthep.studies._common import relu_mlp, seeded
 from robusthep.studies.config import StudyConfig
 from robusthep.train import fit
 
@@ -43,9 +45,7 @@ _LISTS = ("jet_pt", "jet_eta", "jet_phi")
 #: The selection threshold of the generated τ pT (robusthep.sim.features.HAD_PT_MIN).
 GENERATED_HAD_PT_MIN = 26.0
 #: Positive, steeply falling features enter the networks as log(1 + x).
-LOG_FEATURES = frozenset(
-    {"had_pt", "lep_pt", "met", "mass_vis", "mass_transverse_met_lep", "sum_pt", "pt_h"}
-)
+LOG_FEATURES = frozenset({"lep_pt", "met", "mass_vis", "mass_transverse_met_lep", "sum_pt", "pt_h"})
 METHODS = {
     "histogram": "(a) histogram of the best single observable",
     "ratio": "(b) parametrised ratio, uncalibrated",
@@ -70,16 +70,7 @@ class SbiConfig(StudyConfig):
     data_seed: int = Field(0, ge=0, description="seed of the generated sample (its cache key)")
     events: int = Field(20_000, ge=100, description="Pythia events per process")
     fast: bool = True
-    features: tuple[str, ...] = (
-        "had_pt",
-        "lep_pt",
-        "met",
-        "mass_vis",
-        "mass_transverse_met_lep",
-        "sum_pt",
-        "pt_ratio_lep_had",
-        "met_phi_centrality",
-    )
+    features: tuple[str, ...] = ("had_pt", "met", "mass_vis", "mass_transverse_met_lep")
     theta_low: float = Field(0.8, gt=0, description="lowest tes of training and scans")
     theta_high: float = Field(1.2, gt=0, description="highest tes of training and scans")
     had_pt_min: float = Field(32.0, description="analysis cut on τ pT after the tes shift, GeV")
@@ -103,8 +94,14 @@ class SbiConfig(StudyConfig):
     flow_transforms: int = Field(2, ge=1)
     flow_hidden: tuple[int, ...] = (32, 32)
     flow_epochs: int = Field(30, ge=1)
-    theta_values: tuple[float, ...] = (0.9, 1.0, 1.1)
+    theta_values: tuple[float, ...] = (0.95, 1.0, 1.05)
     pseudo_experiments: int = Field(300, ge=2, description="per true tes")
+    pivot_sigma: float = Field(
+        0.05, gt=0, description="spread of tes in the pivot's training; the figure's ±1σ"
+    )
+    pivot_strength: float = Field(10.0, ge=0, description="λ of learning to pivot")
+    pivot_copies: int = Field(4, ge=1)
+    pivot_epochs: int = Field(10, ge=1)
     executor: Literal["local", "ray"] = "local"
     workers: int | None = Field(None, ge=1)
 
@@ -165,12 +162,24 @@ def shift(table: Mapping[str, Any], tes: Any, had_pt_min: float) -> Table:
     return select_rows(columns, columns["had_pt"] >= had_pt_min)
 
 
-def inputs(table: Mapping[str, Any], features: Sequence[str]) -> np.ndarray:
-    """The network inputs: the features, log(1 + x) for positive steep ones, float32."""
+def inputs(table: Mapping[str, Any], features: Sequence[str], had_pt_min: float) -> np.ndarray:
+    """The network inputs, float32, each feature mapped to an unbounded, smooth variable.
+
+    Flows model smooth densities on the real line: a density that jumps at a boundary
+    (τ pT at the cut, the MET φ centrality piled up at ±√2) is smeared by a flow, and the
+    smearing depends on tes. So τ pT enters as log(pT − cut + 10⁻³ GeV), the centrality
+    as artanh(c/√2), positive steep features as log(1 + x).
+    """
     columns = []
     for name in features:
         values = np.asarray(table[name], dtype=float)
-        columns.append(np.log1p(np.maximum(values, 0.0)) if name in LOG_FEATURES else values)
+        if name == "had_pt":
+            values = np.log(np.maximum(values - had_pt_min, 0.0) + 1e-3)
+        elif name == "met_phi_centrality":
+            values = np.arctanh(np.clip(values / math.sqrt(2), -1 + 1e-6, 1 - 1e-6))
+        elif name in LOG_FEATURES:
+            values = np.log1p(np.maximum(values, 0.0))
+        columns.append(values)
     return np.stack(columns, axis=1).astype(np.float32)
 
 
@@ -205,7 +214,7 @@ class TesModels:
 
     def nll(self, table: Mapping[str, Any]) -> dict[str, np.ndarray]:
         """The NLL of each method on the grid (up to a constant) for one data set."""
-        x = torch.as_tensor(inputs(table, self.features))
+        x = torch.as_tensor(inputs(table, self.features, self.had_pt_min))
         counts = np.histogram(np.asarray(table[self.observable], float), self.edges)[0]
         rows, points = len(x), len(self.grid)
         theta = torch.as_tensor(np.repeat(self.grid, rows), dtype=torch.float32)[:, None]
@@ -271,7 +280,7 @@ def _ratio_data(
         numerator = shift(tagged, tagged["theta"], config.had_pt_min)
         reference = shift(tagged, 1.0, config.had_pt_min)
         for part, label in ((numerator, 1.0), (reference, 0.0)):
-            x_parts.append(inputs(part, config.features))
+            x_parts.append(inputs(part, config.features, config.had_pt_min))
             theta_parts.append(part["theta"])
             labels.append(np.full(len(part["theta"]), label))
     x = np.concatenate(x_parts)
@@ -331,7 +340,7 @@ def _flow_data(table: Table, config: SbiConfig, copies: int, seed: int) -> tuple
     for _ in range(copies):
         tagged = dict(table) | {"theta": rng.uniform(config.theta_low, config.theta_high, rows)}
         shifted = shift(tagged, tagged["theta"], config.had_pt_min)
-        x_parts.append(inputs(shifted, config.features))
+        x_parts.append(inputs(shifted, config.features, config.had_pt_min))
         theta_parts.append(shifted["theta"])
     x = np.concatenate(x_parts)
     theta = np.concatenate(theta_parts)[:, None].astype(np.float32)
@@ -458,11 +467,15 @@ def build_models(
         smoothed = _smooth_in_theta(grid, templates, config.smooth_degree)
         templates = smoothed - np.log(np.exp(smoothed).sum(axis=1, keepdims=True))
     shifted = [shift(calibration, float(theta), config.had_pt_min) for theta in grid]
-    reference = torch.as_tensor(inputs(shifted[int(np.argmin(np.abs(grid - 1)))], config.features))
+    reference = torch.as_tensor(
+        inputs(shifted[int(np.argmin(np.abs(grid - 1)))], config.features, config.had_pt_min)
+    )
     calibrations = []
     with torch.no_grad():
         for theta, table in zip(grid, shifted, strict=True):
-            numerator = ratio.log_ratio(torch.as_tensor(inputs(table, config.features)), theta)
+            numerator = ratio.log_ratio(
+                torch.as_tensor(inputs(table, config.features, config.had_pt_min)), theta
+            )
             denominator = ratio.log_ratio(reference, theta)
             calibrations.append(_calibrate(numerator.numpy(), denominator.numpy(), config))
     info["information_per_event"] = information
@@ -524,6 +537,76 @@ def _information(grid: np.ndarray, curve: np.ndarray, window: float) -> float:
     """The curvature at tes = 1 of a parabola fitted to the curve within ``window``."""
     near = np.abs(grid - 1.0) <= window + 1e-9
     return float(2 * np.polyfit(grid[near] - 1.0, curve[near], 2)[0])
+
+
+def _pivot_data(table: Table, config: SbiConfig, seed: int) -> tuple[torch.Tensor, ...]:
+    """(x, y, w, z): H → ττ (1) against backgrounds (0), each event at tes ~ N(1, σ)."""
+    rng = np.random.default_rng(seed)
+    rows = len(table["had_pt"])
+    parts = []
+    for _ in range(config.pivot_copies):
+        tes = np.clip(
+            rng.normal(1.0, config.pivot_sigma, rows), config.theta_low, config.theta_high
+        )
+        parts.append(shift(dict(table) | {"theta": tes}, tes, config.had_pt_min))
+    x = np.concatenate([inputs(p, config.features, config.had_pt_min) for p in parts])
+    y = np.concatenate([np.asarray(p["label"], dtype=np.float32) for p in parts])
+    z = np.concatenate([p["theta"] for p in parts]).astype(np.float32)
+    w = np.where(y == 1, 0.5 / max(y.sum(), 1), 0.5 / max((1 - y).sum(), 1)) * len(y)
+    return tuple(torch.as_tensor(a) for a in (x, y, w.astype(np.float32), z))
+
+
+def _pivot(train: Table, pool: Table, config: SbiConfig) -> tuple[dict[str, Any], dict]:
+    """A classifier trained plainly and one pivoted on tes; their outputs at tes 1 ∓ σ."""
+    data = _pivot_data(train, config, config.seed + 5)
+    x = data[0].numpy()
+    mean, std = _standardisation(x)
+    sigma = config.pivot_sigma
+    shifted = {
+        label: shift(pool, tes, config.had_pt_min)
+        for label, tes in (("−1σ", 1 - sigma), ("nominal", 1.0), ("+1σ", 1 + sigma))
+    }
+    results, outputs = {}, {}
+    for name, strength in (("plain", 0.0), ("pivot", config.pivot_strength)):
+        network = seeded(lambda: relu_mlp(x.shape[1], config.hidden), config.seed)
+        model = torch.nn.Sequential(_Standardise(mean, std), network)
+        train_pivot(
+            model,
+            data,
+            strength=strength,
+            loc=1.0,
+            scale=sigma,
+            pretrain_epochs=max(config.pivot_epochs // 2, 1),
+            epochs=config.pivot_epochs,
+            batch_size=config.batch_size,
+            lr=config.lr,
+            seed=config.seed,
+        )
+        model.eval()
+        scores = {}
+        with torch.no_grad():
+            for label, table in shifted.items():
+                features = torch.as_tensor(inputs(table, config.features, config.had_pt_min))
+                scores[label] = torch.sigmoid(model(features)).reshape(-1).numpy()
+        outputs[name] = scores
+        labels = np.asarray(shifted["nominal"]["label"])
+        results[name] = {
+            "auc": quantity(auc(scores["nominal"], labels), "1"),
+            "ks_minus": quantity(output_shift(scores["nominal"], scores["−1σ"]), "1"),
+            "ks_plus": quantity(output_shift(scores["nominal"], scores["+1σ"]), "1"),
+            "mean_shift": quantity(float(scores["+1σ"].mean() - scores["−1σ"].mean()), "1"),
+        }
+    return results, outputs
+
+
+class _Standardise(torch.nn.Module):
+    def __init__(self, mean: np.ndarray, std: np.ndarray) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
+        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
 
 
 def _summaries(raw: Mapping[str, list[list[tuple]]], thetas: Sequence[float]) -> dict[str, Any]:
@@ -606,6 +689,19 @@ def _figures(
     return paths
 
 
+def _pivot_figure(folder: RunFolder, outputs: Mapping[str, Mapping[str, np.ndarray]]) -> str:
+    path = folder.figure_path("pivot_outputs")
+    with figure(path, ncols=2, size=(12, 5)) as (_, axes):
+        for ax, (name, scores) in zip(axes, outputs.items(), strict=True):
+            for label, values in scores.items():
+                ax.hist(values, bins=25, range=(0, 1), histtype="step", density=True, label=label)
+            ax.set_title("plain classifier" if name == "plain" else "pivoted on tes", fontsize=12)
+            ax.set_xlabel("classifier output")
+            ax.set_ylabel("density")
+            ax.legend(fontsize=9, title="tes")
+    return folder.relative(path)
+
+
 def run_sbi(
     config: SbiConfig,
     folder: RunFolder,
@@ -682,12 +778,16 @@ def run_sbi(
 
     # E_ref[r] = 1 and reliability on the pool (held out from training and calibration).
     pool_nominal = shift(pool, 1.0, config.had_pt_min)
-    pool_x = torch.as_tensor(inputs(pool_nominal, config.features))
+    pool_x = torch.as_tensor(inputs(pool_nominal, config.features, config.had_pt_min))
     checks, reliability = {}, {}
     for theta in (config.theta_low, config.theta_high):
         index = int(np.argmin(np.abs(models.grid - theta)))
         pool_theta = torch.as_tensor(
-            inputs(shift(pool, float(models.grid[index]), config.had_pt_min), config.features)
+            inputs(
+                shift(pool, float(models.grid[index]), config.had_pt_min),
+                config.features,
+                config.had_pt_min,
+            )
         )
         with torch.no_grad():
             on_reference = models.ratio.log_ratio(pool_x, float(models.grid[index])).numpy()
@@ -715,6 +815,11 @@ def run_sbi(
             scores, labels, weights=weights, bins=10
         )
 
+    log("sbi: learning to pivot on tes")
+    tick = time.perf_counter()
+    pivot_results, pivot_outputs = _pivot(train, pool, config)
+    pivot_seconds = time.perf_counter() - tick
+
     results: dict[str, Any] = {
         "description": "τ energy scale (tes) of the higgs events measured from the event shapes "
         "(shape-only likelihoods, conditional on the number of events) with (a) a histogram "
@@ -738,6 +843,7 @@ def run_sbi(
         "seed_talk_gain": quantity(3.0, "1", note="Higgs EFT, 16-D x, seed talk 002"),
         "methods": summary,
         "ratio_expectation": checks,
+        "pivot": pivot_results | {"sigma": quantity(config.pivot_sigma, "1")},
         "events": {
             name: quantity(len(table["weight"]), "count")
             for name, table in (("train", train), ("calibration", calibration), ("pool", pool))
@@ -749,6 +855,7 @@ def run_sbi(
             "train_ratio": quantity(info["ratio"]["seconds"], "s"),
             "train_flow": quantity(info["flow"]["seconds"], "s"),
             "pseudo_experiments": quantity(experiment_seconds, "s"),
+            "pivot": quantity(pivot_seconds, "s"),
             "total": quantity(time.perf_counter() - started, "s"),
         },
     }
@@ -792,7 +899,28 @@ def run_sbi(
                 table=(["method", "true tes", "coverage", "mean width", "bias", "truncated"], rows),
                 numbers={**numbers, "total time": results["timings"]["total"]},
                 figures=figures,
-            )
+            ),
+            Section(
+                "Learning to pivot on the τ energy scale",
+                text="Signal-vs-background classifiers trained on events at tes ~ N(1, σ): "
+                "plainly, and against an adversary predicting tes from the output. KS: the "
+                "largest CDF distance between the outputs at tes = 1 and at 1 ∓ σ (pool "
+                "events); AUC at tes = 1.",
+                table=(
+                    ["classifier", "AUC", "KS (−1σ)", "KS (+1σ)", "mean output +1σ − (−1σ)"],
+                    [
+                        [
+                            name,
+                            f"{entry['auc']['value']:.3f}",
+                            f"{entry['ks_minus']['value']:.3f}",
+                            f"{entry['ks_plus']['value']:.3f}",
+                            f"{entry['mean_shift']['value']:+.4f}",
+                        ]
+                        for name, entry in pivot_results.items()
+                    ],
+                ),
+                figures=[_pivot_figure(folder, pivot_outputs)],
+            ),
         ],
         command=command,
     )

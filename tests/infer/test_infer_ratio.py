@@ -25,9 +25,9 @@ def _gaussians(n: int = 4000, shift: float = 1.0):
 
 def test_trained_logit_is_the_log_ratio_of_two_gaussians():
     torch.manual_seed(0)
-    x, y, w = _gaussians()
+    x, y, w = _gaussians(3000)
     model = RatioEstimator(1, hidden=(16,))
-    fit(model, ratio_loss, train=(x, y, w), epochs=15, batch_size=256, lr=1e-2, progress=False)
+    fit(model, ratio_loss, train=(x, y, w), epochs=8, batch_size=512, lr=1e-2, progress=False)
     grid = torch.linspace(-1.5, 2.5, 9)[:, None]
     with torch.no_grad():
         estimate = model.log_ratio(grid).numpy()
