@@ -88,6 +88,7 @@ def test_toys_writes_where_it_says(tmp_path):
 def test_demo_links_every_study_report_from_one_page(tmp_path, monkeypatch):
     # The higgs study needs a generated sample (minutes): tests/studies/test_higgs_study.py.
     monkeypatch.delitem(STUDIES, "higgs")
+    monkeypatch.delitem(STUDIES, "sbi")  # likewise: tests/studies/test_sbi_study.py
     config = tmp_path / "demo.toml"
     config.write_text(TINY_DEMO)
     out = tmp_path / "demo"

@@ -507,10 +507,10 @@ def _run_task(task: _Task) -> dict[str, list[Any]]:
     torch.set_num_threads(1)
     out: dict[str, list[Any]] = {method: [] for method in METHODS}
     for seed in task.seeds:
-        experiment = task.sampler.sample(1.0, {"tes": task.theta}, seed=seed)
-        table = select_rows(
-            experiment.table, np.asarray(experiment.table["had_pt"]) >= task.models.had_pt_min
-        )
+        # Events drawn at nominal, then shifted to the true tes (the sampler's own shifts
+        # would also rebuild the jets, which tes does not touch).
+        experiment = task.sampler.sample(1.0, {}, seed=seed, shifts=False)
+        table = shift(experiment.table, task.theta, task.models.had_pt_min)
         for method, nll in task.models.nll(table).items():
             interval = scan_interval(task.models.grid, nll)
             out[method].append(
