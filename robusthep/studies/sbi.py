@@ -80,7 +80,7 @@ class SbiConfig(StudyConfig):
     max_overlap: float = Field(0.1, gt=0, le=1)
     copies: int = Field(40, ge=2, description="copies of the training events, each at random tes")
     bins: int = Field(10, ge=2, description="bins of the histogram method")
-    calibration: Literal["kde", "isotonic", "histogram"] = "kde"
+    calibration: Literal["histogram", "kde", "isotonic"] = "histogram"
     calibration_bins: int = Field(8, ge=2, description="bins of a histogram calibration")
     patience: int = Field(4, ge=1, description="early stopping on the calibration split")
     smooth_degree: int = Field(
@@ -435,7 +435,11 @@ def _calibrate(numerator: np.ndarray, reference: np.ndarray, config: SbiConfig) 
         return KdeCalibration.fit(numerator, reference)
     if config.calibration == "isotonic":
         return IsotonicCalibration.fit(numerator, reference)
-    return HistogramCalibration.fit(numerator, reference, bins=config.calibration_bins)
+    # Half a pseudo-event in every bin, as the templates: an empty bin of a small
+    # calibration sample must not end the study (HistogramCalibration refuses it otherwise).
+    return HistogramCalibration.fit(
+        numerator, reference, bins=config.calibration_bins, smoothing=0.5
+    )
 
 
 def build_models(
