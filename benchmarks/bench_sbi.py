@@ -3,7 +3,7 @@
 1. Neural ratio estimation (NRE-A, NRE-B) against a conditional flow likelihood on the
    Gaussian task (θ uniform in [−2, 2]², x = θ + N(0, 0.5²)): expected coverage of HPD
    regions, SBC marginal CDFs, and the error of the posterior mean against the exact one.
-2. AVO on a toy simulator (a Poisson-rounded Gaussian, non-differentiable) and on the τ
+2. AVO on a toy simulator (a Gaussian rounded to 0.25, non-differentiable) and on the τ
    energy scale applied by robusthep to cached higgs events (pseudo-data at tes = 1.03),
    over several seeds.
 
@@ -129,7 +129,7 @@ def compare_nre_and_flow(simulations: int, tests: int, epochs: int, seed: int = 
 
 
 def _toy_avo(seeds: int, steps: int) -> dict[str, Any]:
-    """x = round(Poisson-free Gaussian): θ* = 1.5, q starts at N(0, 1)."""
+    """x = N(θ, 1) rounded to a grid of 0.25 (not differentiable in θ): θ* = 1.5, q₀ = N(0, 1)."""
     truth = 1.5
     observed = np.round(np.random.default_rng(99).normal(truth, 1.0, (2000, 1)) * 4) / 4
 

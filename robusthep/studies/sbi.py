@@ -99,9 +99,9 @@ class SbiConfig(StudyConfig):
     pivot_sigma: float = Field(
         0.05, gt=0, description="spread of tes in the pivot's training; the figure's ±1σ"
     )
-    pivot_strength: float = Field(10.0, ge=0, description="λ of learning to pivot")
+    pivot_strength: float = Field(100.0, ge=0, description="λ of learning to pivot")
     pivot_copies: int = Field(4, ge=1)
-    pivot_epochs: int = Field(10, ge=1)
+    pivot_epochs: int = Field(20, ge=1)
     executor: Literal["local", "ray"] = "local"
     workers: int | None = Field(None, ge=1)
 

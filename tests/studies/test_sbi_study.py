@@ -69,8 +69,8 @@ def test_tiny_study_writes_results_and_is_reproducible(tmp_path, one_thread):
     )
     first = run_sbi(config, RunFolder.create("sbi", tmp_path / "a"))
     second = run_sbi(config, RunFolder.create("sbi", tmp_path / "b"))
-    for key in ("methods", "luminosity_gain", "ratio_expectation"):
+    for key in ("methods", "luminosity_gain", "ratio_expectation", "pivot"):
         assert json.dumps(first[key]) == json.dumps(second[key])
     assert (tmp_path / "a" / "report.html").exists()
-    assert len(list((tmp_path / "a" / "figures").glob("*.png"))) == 3
+    assert len(list((tmp_path / "a" / "figures").glob("*.png"))) == 4
     assert set(first["methods"]) == {"histogram", "ratio", "carl", "flow"}
