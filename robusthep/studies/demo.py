@@ -20,6 +20,7 @@ from robusthep.studies.config import StudyConfig, load_config, read_toml
 from robusthep.studies.higgs import HiggsConfig, run_higgs
 from robusthep.studies.neemo import NeemoConfig, run_neemo
 from robusthep.studies.ntk import NtkConfig, run_ntk
+from robusthep.studies.sbi import SbiConfig, run_sbi
 from robusthep.studies.tabular import TabularConfig, run_tabular
 from robusthep.studies.toys import ToysConfig, run_toys
 from robusthep.studies.trigger import TriggerConfig, run_trigger
@@ -147,6 +148,17 @@ def _ntk_headline(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     return headline
 
 
+def _sbi_headline(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    headline: dict[str, Mapping[str, Any]] = {}
+    for method, entry in results["luminosity_gain"].items():
+        label = results["methods"][method]["label"]
+        if "width" in entry:
+            headline[f"tes: luminosity gain over the histogram, {label}"] = entry["width"]
+    for entry in results["methods"].values():
+        headline[f"tes: coverage, {entry['label']}"] = entry["coverage"]
+    return headline
+
+
 #: Every study, in the order the demo runs them. A new study adds itself here.
 STUDIES: dict[str, Study] = {
     "toys": Study(
@@ -205,6 +217,13 @@ STUDIES: dict[str, Study] = {
         run_ntk,
         _ntk_headline,
     ),
+    "sbi": Study(
+        "sbi",
+        "τ energy scale by simulation-based inference: histogram, calibrated ratio, flow",
+        SbiConfig,
+        run_sbi,
+        _sbi_headline,
+    ),
 }
 
 
@@ -239,7 +258,7 @@ def run_study(
         Traceback (most recent call last):
         ...
         robusthep.errors.ConfigError: unknown study 'nope'; the studies are toys, bench-tabular, \
-higgs, wtag, audit, trigger, neemo, ntk
+higgs, wtag, audit, trigger, neemo, ntk, sbi
     """
     if name not in STUDIES:
         raise ConfigError(f"unknown study {name!r}; the studies are {', '.join(STUDIES)}")
