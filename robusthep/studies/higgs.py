@@ -108,15 +108,20 @@ class HiggsConfig(StudyConfig):
 
     @classmethod
     def quick(cls) -> "HiggsConfig":
-        """The demo size: the quick sample, few pseudo-experiments (about 2 minutes)."""
+        """The demo size: the quick sample, few pseudo-experiments (about a minute).
+
+        In this process (``workers=1``): at this size starting worker processes (each
+        importing torch) costs more than the work they would share.
+        """
         return cls(
             events=4_000,
             epochs=25,
             augment_copies=3,
             flow_members=2,
-            flow_epochs=20,
+            flow_epochs=15,
             pseudo_experiments=20,
             calibration_experiments=50,
+            workers=1,
         )
 
 
