@@ -847,12 +847,12 @@ def _figures(
     paths.append(folder.relative(path))
     path = folder.figure_path("coverage")
     sigma = math.sqrt(ONE_SIGMA * (1 - ONE_SIGMA) / n)
-    with figure(path) as (_, ax):
+    with figure(path, size=(10.0, 5.0)) as (_, ax):
         ax.axhspan(
             ONE_SIGMA - 2 * sigma,
             ONE_SIGMA + 2 * sigma,
             color="0.85",
-            label=f"68.27% ± 2 binomial σ (N = {n})",
+            label=f"68.27% ± 2 binomial σ\n(N = {n})",
         )
         for offset, (method, entry) in enumerate(summary.items()):
             shifted = np.asarray(thetas) + (offset - 1.5) * 0.004
@@ -870,11 +870,12 @@ def _figures(
                     ls=style,
                     marker="o",
                     mfc=fill,
-                    label=f"{METHODS[method]}, {kind}",
+                    label=f"{METHODS[method].split(' ', 1)[0]} {method}, {kind}",
                 )
         ax.set_xlabel("true τ energy scale")
         ax.set_ylabel("coverage of the 68.27% interval")
-        ax.legend(fontsize=7, ncol=2)
+        ax.set_title("dashed: Wilks (Δ(−2 ln L) = 1); solid: Neyman", fontsize=11)
+        ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     paths.append(folder.relative(path))
     return paths
 
