@@ -144,19 +144,25 @@ class NeymanBelt:
             np.array(failed),
         )
 
-    def _invert(self, curve: np.ndarray, value: float) -> tuple[float, int]:
-        """The μ where the (non-decreasing) interpolated curve reaches ``value``; −1/0/+1 side."""
+    def _invert(
+        self, curve: np.ndarray, value: float, plateau: str = "middle"
+    ) -> tuple[float, int]:
+        """The μ where the (non-decreasing) interpolated curve reaches ``value``; −1/0/+1 side.
+
+        Where the curve is flat at ``value`` (an estimator piled up at a boundary, or a
+        discrete one), ``plateau`` picks the plateau's ``first``, ``last`` or ``middle`` μ.
+        """
         dense = np.linspace(self.grid[0], self.grid[-1], _DENSE)
         values = np.interp(dense, self.grid, curve)
         if value < values[0]:
             return float(self.grid[0]), -1
         if value > values[-1]:
             return float(self.grid[-1]), 1
-        # The first and last dense points where the curve crosses; take their middle.
+        # The first and last dense points where the curve crosses.
         first = int(np.searchsorted(values, value, side="left"))
         last = int(np.searchsorted(values, value, side="right"))
-        index = min(max((first + last) // 2, 0), _DENSE - 1)
-        return float(dense[index]), 0
+        index = {"first": first, "last": max(last - 1, first), "middle": (first + last) // 2}
+        return float(dense[min(max(index[plateau], 0), _DENSE - 1)]), 0
 
     def interval(self, estimate: float, *, strict: bool = False) -> NeymanInterval:
         """The Neyman interval and bias-corrected estimate for an observed μ̂.
@@ -171,8 +177,11 @@ class NeymanBelt:
         """
         if not math.isfinite(estimate):
             return NeymanInterval(math.nan, math.nan, math.nan, estimate, False, False, False)
-        low, low_side = self._invert(self.high, estimate)
-        high, high_side = self._invert(self.low, estimate)
+        # The interval is every μ with low(μ) ≤ μ̂ ≤ high(μ): from the first μ whose upper
+        # quantile reaches μ̂ to the last whose lower quantile does (a plateau of a quantile
+        # at μ̂ belongs to the interval whole; its middle would under-cover).
+        low, low_side = self._invert(self.high, estimate, "first")
+        high, high_side = self._invert(self.low, estimate, "last")
         point, _ = self._invert(self.median, estimate)
         outside = high_side < 0 or low_side > 0
         if outside and strict:

@@ -65,3 +65,19 @@ def test_an_estimator_blind_to_mu_cannot_be_inverted():
     grid = np.linspace(0.1, 3.0, 5)
     with pytest.raises(ConstraintError, match="does not increase"):
         NeymanBelt.calibrate(grid, [rng.standard_normal(200) * 0 + 1.0 for _ in grid])
+
+
+def test_an_estimator_piled_up_at_the_grid_edge_never_under_covers():
+    # A fit bounded to the scan [0.8, 1.2]: μ̂ piles up at the edges, the belt's quantiles
+    # are flat there, and the whole plateau belongs to the interval (its middle covered 0.57).
+    rng = np.random.default_rng(4)
+    grid = np.round(np.linspace(0.8, 1.2, 17), 4)
+
+    def estimates(mu: float, n: int) -> np.ndarray:
+        return np.clip(mu + 0.08 * rng.standard_normal(n), 0.8, 1.2)
+
+    belt = NeymanBelt.calibrate(grid, [estimates(mu, 4000) for mu in grid])
+    for truth in (0.85, 1.0, 1.15):
+        intervals = [belt.interval(float(x)) for x in estimates(truth, 4000)]
+        result = coverage([i.low for i in intervals], [i.high for i in intervals], truth)
+        assert result.fraction > 0.6827 - 2 * result.error, truth
