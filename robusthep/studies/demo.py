@@ -154,8 +154,12 @@ def _sbi_headline(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
         label = results["methods"][method]["label"]
         if "width" in entry:
             headline[f"tes: luminosity gain over the histogram, {label}"] = entry["width"]
+        if "neyman_width" in entry:
+            headline[f"tes: luminosity gain at Neyman coverage, {label}"] = entry["neyman_width"]
     for entry in results["methods"].values():
-        headline[f"tes: coverage, {entry['label']}"] = entry["coverage"]
+        headline[f"tes: Wilks coverage, {entry['label']}"] = entry["coverage"]
+        if "coverage" in entry["neyman"]:
+            headline[f"tes: Neyman coverage, {entry['label']}"] = entry["neyman"]["coverage"]
     return headline
 
 
