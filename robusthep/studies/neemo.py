@@ -54,8 +54,8 @@ class JetShapesConfig(StudyConfig):
     jets_per_class: int = Field(24, ge=2)
     pt_min: float = Field(300.0, ge=0)
     pt_max: float = Field(700.0, gt=0)
-    mass_min: float | None = Field(None, ge=0, description="jet mass window, GeV (optional)")
-    mass_max: float | None = Field(None, gt=0)
+    mass_min: float | None = Field(60.0, ge=0, description="jet mass window, GeV (or None)")
+    mass_max: float | None = Field(100.0, gt=0)
     n_circles: tuple[int, ...] = (1, 2, 3)
     kind: str = "disk"
     points_per_circle: int = Field(32, ge=1)
@@ -104,6 +104,8 @@ class NeemoConfig(StudyConfig):
                 wjets_events=3_000,
                 wjets_shard_events=1_000,
                 jets_per_class=3,
+                mass_min=None,
+                mass_max=None,
                 steps=80,
                 warmup_steps=40,
                 final_steps=80,
