@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-all bench lint clean
+.PHONY: install run test test-all bench lint docs clean
 
 install: $(STAMP)
 
@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev,reference]"
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps modeloss==0.1.0
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps torchattacks==3.5.1
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -30,9 +31,19 @@ test-all: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
+# The documentation site (mkdocs.yml) into site/, warnings as errors.
+DOCS_STAMP := $(VENV)/.docs-stamp
+
+$(DOCS_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[docs]"
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	$(PY) -m mkdocs build --strict --site-dir site
+
 lint: $(STAMP)
-	$(VENV)/bin/ruff check robusthep tests benchmarks
-	$(VENV)/bin/ruff format --check robusthep tests benchmarks
+	$(VENV)/bin/ruff check robusthep tests benchmarks mkdocs_hooks.py
+	$(VENV)/bin/ruff format --check robusthep tests benchmarks mkdocs_hooks.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache
+	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache site

@@ -1,12 +1,18 @@
-"""One maximum-likelihood fit of μ + 6 nuisances: robusthep's numpy path against pyhf.
+"""One maximum-likelihood fit of μ + 6 nuisances (numpy path against pyhf), one pseudo-experiment.
 
 The model is that of the reference timing in REFERENCES.md: 20 bins, 4 samples (H → ττ,
 Z → ττ, tt̄, diboson), 3 shape (histosys) and 3 normalisation (normsys) nuisances. Each fit
 is of a fresh Poisson pseudo-data set; single-threaded BLAS (set before numpy loads) so the
 figure is one core's.
 
+Second table: drawing one pseudo-experiment of the `higgs` study (its quick sample, read from
+the cache, its pool and yields, nuisances from the `talk` priors) with the systematic shifts
+on awkward arrays (`apply_systematics`) against the flat-array fast path (`FlatEvents`), and
+the whole per-pseudo-experiment cost (draw, shift, score with the classifier, one 6-NP fit;
+or the Wilks interval, as the study's evaluation pseudo-experiments need).
+
     .venv/bin/python benchmarks/bench_infer.py               # 200 fits each
-    .venv/bin/python benchmarks/bench_infer.py --fits 50
+    .venv/bin/python benchmarks/bench_infer.py --fits 50 --experiments 100
 
 Writes benchmarks/results/infer.json and prints a markdown table.
 """
@@ -63,9 +69,80 @@ def _time(call, datasets) -> tuple[float, list[float]]:
     return (time.perf_counter() - started) / len(datasets), results
 
 
+def _pseudo_experiment_rows(n: int) -> list[dict]:
+    """ms per pseudo-experiment: awkward shifts, flat shifts, and draw + score + fit."""
+    import torch
+
+    from robusthep.infer import PseudoExperimentSampler
+    from robusthep.sim import PRIORS, HiggsSettings, generate_higgs
+    from robusthep.studies.higgs import (
+        HiggsConfig,
+        Measurement,
+        _sampler,
+        _split,
+        build_likelihood,
+        train_classifier,
+    )
+
+    torch.set_num_threads(1)
+    config = HiggsConfig.quick()
+    settings = HiggsSettings(
+        events=config.events,
+        seed=config.data_seed,
+        fast=config.fast,
+        shard_events=min(1_000, config.events),
+    )
+    train, templates, pool = _split(dict(generate_higgs(settings).columns), config)
+    flat, yields = _sampler(pool, config)
+    slow = PseudoExperimentSampler(
+        pool, yields, max_overlap=config.max_overlap, mu_max=flat.mu_max, flat=False
+    )
+    rng = np.random.default_rng(2)
+    draws = [
+        ({name: float(p.sample(rng)) for name, p in PRIORS["talk"].items()}, int(seed))
+        for seed in rng.integers(2**31, size=n)
+    ]
+    classifier = train_classifier(
+        train, yields, config.model_copy(update={"epochs": 2}), aware=False
+    )
+    measurement = Measurement(
+        "baseline", classifier, build_likelihood(templates, classifier, yields, config)
+    )
+
+    def full(truth: dict, seed: int) -> float:
+        experiment = flat.sample(1.0, truth, seed=seed)
+        return measurement.likelihood.fit(measurement.counts(experiment.table)).mu
+
+    def wilks(truth: dict, seed: int) -> float:
+        experiment = flat.sample(1.0, truth, seed=seed)
+        return measurement.likelihood.profile_interval(measurement.counts(experiment.table)).high
+
+    rows = []
+    for label, call in (
+        (
+            "sample, shifts by apply_systematics (awkward)",
+            lambda truth, seed: slow.sample(1.0, truth, seed=seed),
+        ),
+        (
+            "sample, shifts by FlatEvents (flat numpy)",
+            lambda truth, seed: flat.sample(1.0, truth, seed=seed),
+        ),
+        ("sample (flat) + classifier score + one 6-NP fit", full),
+        ("sample (flat) + score + Wilks interval (both endpoints)", wilks),
+    ):
+        started = time.perf_counter()
+        for truth, seed in draws:
+            call(truth, seed)
+        seconds = (time.perf_counter() - started) / n
+        rows.append({"method": label, "calls": n, "ms_per_call": 1e3 * seconds})
+    rows[1]["speed_up_over_awkward"] = rows[0]["ms_per_call"] / rows[1]["ms_per_call"]
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fits", type=int, default=200)
+    parser.add_argument("--experiments", type=int, default=200)
     parser.add_argument("--output", type=Path, default=RESULTS)
     arguments = parser.parse_args()
 
@@ -114,8 +191,12 @@ def main() -> None:
         "pyhf": pyhf.__version__,
         "load_average": os.getloadavg(),
     }
+    pseudo = _pseudo_experiment_rows(arguments.experiments)
     arguments.output.parent.mkdir(parents=True, exist_ok=True)
-    arguments.output.write_text(json.dumps({"machine": machine, "rows": rows}, indent=1) + "\n")
+    arguments.output.write_text(
+        json.dumps({"machine": machine, "rows": rows, "pseudo_experiments": pseudo}, indent=1)
+        + "\n"
+    )
     print(f"load average {machine['load_average']}")
     print("| method | calls | ms per call | max abs(mu-hat - pyhf scipy's) |")
     print("| --- | --- | --- | --- |")
@@ -123,6 +204,12 @@ def main() -> None:
         agreement = row.get("max_abs_mu_difference_to_pyhf_scipy")
         shown = "—" if agreement is None else f"{agreement:.1e}"
         print(f"| {row['method']} | {row['fits']} | {row['ms_per_call']:.1f} | {shown} |")
+    print()
+    print("| one pseudo-experiment of the higgs study | calls | ms per call |")
+    print("| --- | --- | --- |")
+    for row in pseudo:
+        print(f"| {row['method']} | {row['calls']} | {row['ms_per_call']:.2f} |")
+    print(f"flat over awkward: {pseudo[1]['speed_up_over_awkward']:.0f}× faster")
 
 
 if __name__ == "__main__":

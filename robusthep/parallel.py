@@ -179,7 +179,8 @@ def _map_ray(
         except ConnectionError as error:
             raise ConfigError(
                 f"cannot join the Ray cluster at {address!r}: {error}; is `ray start --head` "
-                "running?"
+                "running? A head of Ray >= 2.59 asks for its token: set RAY_AUTH_MODE=token "
+                "here (the token is read from ~/.ray/auth_token or RAY_AUTH_TOKEN)"
             ) from error
         started_here = True
     try:

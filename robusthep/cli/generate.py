@@ -5,13 +5,18 @@ from typing import Annotated
 
 import typer
 
-from robusthep.cli._app import app
+from robusthep.cli._app import app, epilog
 from robusthep.errors import ConfigError, RobustHEPError
 
 __all__ = ["generate"]
 
 
-@app.command()
+@app.command(
+    epilog=epilog(
+        "robusthep generate wjets --quick",
+        "robusthep generate higgs --events 50000 --executor ray --address 10.0.0.1:6379",
+    )
+)
 def generate(
     dataset: Annotated[str, typer.Argument(help="Which dataset: higgs, wjets or btrigger.")],
     events: Annotated[

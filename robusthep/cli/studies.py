@@ -7,9 +7,11 @@ from typing import Annotated
 import torch
 import typer
 
-from robusthep.cli._app import app
+from robusthep.cli._app import app, epilog
 from robusthep.errors import RobustHEPError
 from robusthep.report import RunFolder
+from robusthep.report.toml import dumps_toml
+from robusthep.studies.config import load_config
 from robusthep.studies.demo import STUDIES, run_demo, run_study
 
 __all__ = ["demo"]
@@ -42,6 +44,14 @@ _Threads = Annotated[
     ),
 ]
 _Progress = Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")]
+_PrintConfig = Annotated[
+    bool,
+    typer.Option(
+        "--print-config",
+        help="Print the effective configuration (defaults, --quick, --config, --seed) as TOML "
+        "and exit; save it, edit it, run it with --config.",
+    ),
+]
 
 
 def _say(message: str) -> None:
@@ -68,7 +78,11 @@ def _study_command(name: str) -> Callable[..., None]:
         config: _Config = None,
         progress: _Progress = True,
         threads: _Threads = 1,
+        print_config: _PrintConfig = False,
     ) -> None:
+        if print_config:
+            _print_config(name, config, quick=quick, seed=seed)
+            return
         torch.set_num_threads(threads)
         _report_where(
             lambda: run_study(
@@ -87,11 +101,29 @@ def _study_command(name: str) -> Callable[..., None]:
     return command
 
 
+def _print_config(name: str, config_file: Path | None, *, quick: bool, seed: int | None) -> None:
+    """Print study ``name``'s effective configuration as TOML; a bad one exits with code 2."""
+    overrides = {} if seed is None else {"seed": seed}
+    try:
+        config = load_config(STUDIES[name].config, config_file, quick=quick, overrides=overrides)
+    except RobustHEPError as error:
+        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    typer.echo(dumps_toml(config.model_dump(mode="json")), nl=False)
+
+
 for _name in STUDIES:
-    app.command(_name)(_study_command(_name))
+    app.command(
+        _name,
+        epilog=epilog(
+            f"robusthep {_name} --quick -o runs/{_name}",
+            f"robusthep {_name} --print-config > {_name}.toml; robusthep {_name} --config "
+            f"{_name}.toml",
+        ),
+    )(_study_command(_name))
 
 
-@app.command()
+@app.command(epilog=epilog("robusthep demo --quick -o runs/demo"))
 def demo(
     output: _Output = None,
     seed: _Seed = None,

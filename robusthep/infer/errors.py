@@ -7,6 +7,9 @@ __all__ = [
     "FeatureMismatchError",
     "FitError",
     "OutsideGridError",
+    "CalibrationError",
+    "OutsideTrainingRangeError",
+    "SimulatorError",
 ]
 
 
@@ -39,3 +42,24 @@ class FeatureMismatchError(DataError):
 
     The message lists the missing names and the model's own feature list.
     """
+
+
+class OutsideTrainingRangeError(ConfigError):
+    """Raised when a parametrised model is asked about θ outside the range it was trained on.
+
+    A network's output for an unseen θ is an extrapolation, not a likelihood ratio; the
+    message names the value and the range. Pass ``extrapolate=True`` to evaluate anyway.
+    """
+
+
+class CalibrationError(DataError):
+    """Raised when a calibration of classifier scores cannot be built from the data given.
+
+    Example: a histogram bin with no event under one hypothesis (its density ratio would be
+    0 or infinite). Use fewer bins, more events, or the documented smoothing.
+    """
+
+
+class SimulatorError(RobustHEPError):
+    """Raised when a simulator returns unusable output (NaN or infinite values, a wrong
+    shape) during inference; the message names the parameter value that caused it."""

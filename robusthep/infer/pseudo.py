@@ -9,6 +9,7 @@ import numpy as np
 from robusthep.data.dataset import select_rows
 from robusthep.errors import ConfigError, DataError
 from robusthep.infer.errors import EmptyPseudoExperimentError
+from robusthep.sim.flat_events import FlatEvents
 from robusthep.sim.systematics import apply_systematics, check_nuisances
 
 __all__ = ["PseudoExperiment", "PseudoExperimentSampler", "expected_yields"]
@@ -70,6 +71,13 @@ class PseudoExperimentSampler:
     process, that many events drawn uniformly with replacement from the process's pool,
     then τ energy, jet energy and soft-MET shifts applied (events may leave the selection).
 
+    The shifts go through :class:`robusthep.sim.FlatEvents` when the pool has the jet
+    lists (``flat=True``, the default): the pool is flattened once and each
+    pseudo-experiment costs ≈ 0.2 ms instead of the ≈ 15 ms of
+    :func:`robusthep.sim.apply_systematics` on awkward arrays, with the same events and the
+    same numbers to float rounding. Its tables then hold every flat column of the pool
+    (the 28 features recomputed) but not the jet lists.
+
     *Why the pool must be much larger than a pseudo-experiment.* Two pseudo-experiments
     drawn from one pool of ``n`` events of a process, each with ``ν`` expected, share on
     average ``ν²/n`` events, and each bin's count in one is correlated with the other's
@@ -86,6 +94,8 @@ class PseudoExperimentSampler:
         yields: expected events per process at μ = 1 and nominal nuisances.
         max_overlap: the largest allowed ``ν/n`` of any process.
         mu_max: the largest μ the sampler will be asked for.
+        flat: shift pseudo-experiments with the flat-array fast path (when the pool has
+            the jet lists); ``False`` uses :func:`robusthep.sim.apply_systematics`.
 
     Example:
         >>> pool = {"process": np.array(["htautau"] * 50 + ["ztautau"] * 50),
@@ -103,6 +113,7 @@ class PseudoExperimentSampler:
         *,
         max_overlap: float = 0.1,
         mu_max: float = 3.0,
+        flat: bool = True,
     ) -> None:
         for column in ("process", "weight"):
             if column not in pool:
@@ -118,6 +129,7 @@ class PseudoExperimentSampler:
                 raise DataError(f"the pool holds no {name} event but its yield is {value:g}")
         self.mu_max = float(mu_max)
         self.max_overlap = float(max_overlap)
+        self.flat = FlatEvents(pool) if flat and "jet_pt" in pool else None
         worst = self.overlaps()
         for name, fraction in worst.items():
             if fraction > max_overlap:
@@ -171,11 +183,15 @@ class PseudoExperimentSampler:
             chosen.append(rng.choice(self.indices[name], size=counts[name], replace=True))
         rows = np.concatenate(chosen) if chosen else np.zeros(0, dtype=int)
         rows = rows[rng.permutation(len(rows))]
-        table = select_rows(self.pool, rows)
-        table["weight"] = np.ones(len(rows))
-        if shifts and len(rows):
-            shape = {name: values[name] for name in _SHAPE}
-            table = apply_systematics(table, shape, seed=int(rng.integers(2**31)))
+        shape = {name: values[name] for name in _SHAPE}
+        if shifts and len(rows) and self.flat is not None:
+            table = self.flat.shift(rows, shape, seed=int(rng.integers(2**31)))
+            table["weight"] = np.ones(len(table["weight"]))
+        else:
+            table = select_rows(self.pool, rows)
+            table["weight"] = np.ones(len(rows))
+            if shifts and len(rows):
+                table = apply_systematics(table, shape, seed=int(rng.integers(2**31)))
         experiment = PseudoExperiment(table, float(mu), values, counts, seed)
         if len(experiment) == 0 and not allow_empty:
             raise EmptyPseudoExperimentError(

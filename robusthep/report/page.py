@@ -23,6 +23,9 @@ class Section:
         table: ``(header, rows)`` of strings, e.g. one row per model.
         figures: PNG paths relative to the report's folder, embedded in order.
         links: ``(label, href)`` pairs, hrefs relative to the report's folder.
+        commands: ``(label, shell command)`` pairs, each shown verbatim in a code block.
+        anchor: the heading's ``id``, so that other pages and the same page can link to
+            ``#anchor``; none when empty.
     """
 
     title: str
@@ -31,6 +34,8 @@ class Section:
     table: tuple[Sequence[str], Sequence[Sequence[str]]] | None = None
     figures: Sequence[str] = ()
     links: Sequence[tuple[str, str]] = ()
+    commands: Sequence[tuple[str, str]] = ()
+    anchor: str = ""
 
 
 def format_quantity(stored: Mapping[str, Any], digits: int = 3) -> str:
@@ -75,13 +80,15 @@ td, th { border: 1px solid #ccc; padding: .25rem .6rem; text-align: right; }
 th { background: #f0f0f0; } td:first-child, th:first-child { text-align: left; }
 dl.numbers { display: grid; grid-template-columns: max-content auto; gap: .15rem 1.2rem; }
 dl.numbers dt { color: #555; } dl.numbers dd { margin: 0; font-family: monospace; }
-figure { display: inline-block; margin: .5rem; } figure img { max-width: 34rem; }
+figure { display: inline-block; margin: .5rem; } figure img { max-width: 33rem; }
 code, pre { background: #f5f5f5; padding: .1rem .3rem; }
+pre { padding: .5rem; overflow-x: auto; } pre code { padding: 0; }
 """
 
 
 def _section_html(section: Section) -> list[str]:
-    parts = [f"<h2>{html.escape(section.title)}</h2>"]
+    anchor = f' id="{html.escape(section.anchor, quote=True)}"' if section.anchor else ""
+    parts = [f"<h2{anchor}>{html.escape(section.title)}</h2>"]
     for paragraph in section.text.split("\n\n"):
         if paragraph.strip():
             parts.append(f"<p>{html.escape(paragraph.strip())}</p>")
@@ -92,6 +99,8 @@ def _section_html(section: Section) -> list[str]:
                 f"<dt>{html.escape(label)}</dt><dd>{html.escape(format_quantity(stored))}</dd>"
             )
         parts.append("</dl>")
+    for label, command in section.commands:
+        parts.append(f"<p>{html.escape(label)}:</p><pre><code>{html.escape(command)}</code></pre>")
     if section.table is not None:
         header, rows = section.table
         parts.append("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header))

@@ -4,8 +4,10 @@ from robusthep.sim.btrigger import BTriggerSettings, generate_btrigger
 from robusthep.sim.calorimeter import Calorimeter
 from robusthep.sim.datasets import GENERATORS, generator
 from robusthep.sim.features import CHALLENGE_NAMES, FEATURES, to_challenge_names
+from robusthep.sim.flat_events import FlatEvents
 from robusthep.sim.higgs import HiggsSettings, generate_higgs
 from robusthep.sim.processes import PROCESS_NAMES
+from robusthep.sim.resolution import degrade_tracker
 from robusthep.sim.substructure import jet_substructure, relative_constituents
 from robusthep.sim.systematics import (
     NOMINAL,
@@ -27,10 +29,12 @@ __all__ = [
     "PROCESS_NAMES",
     "BTriggerSettings",
     "Calorimeter",
+    "FlatEvents",
     "HiggsSettings",
     "Tracker",
     "WJetsSettings",
     "apply_systematics",
+    "degrade_tracker",
     "flat_pt_weights",
     "generate_btrigger",
     "generate_higgs",

@@ -42,7 +42,7 @@ def jet_substructure(
       z_i = pT_i / Σ pT.
 
     Arguments:
-        constituents: awkward array [jets][constituents] of records with ``px``, ``py``,
+        constituents: awkward array ``[jets][constituents]`` of records with ``px``, ``py``,
             ``pz``, ``E`` (GeV).
         radius: the jet radius R0.
         soft_drop_beta, soft_drop_zcut: soft-drop parameters.
@@ -104,7 +104,7 @@ def relative_constituents(
     """Constituents as (pT, Δη, Δφ) to the jet axis, hardest first, at most ``maximum``.
 
     Arguments:
-        constituents: awkward array [jets][constituents] of ``px``, ``py``, ``pz``, ``E``.
+        constituents: awkward array ``[jets][constituents]`` of ``px``, ``py``, ``pz``, ``E``.
         jet_eta, jet_phi: arrays (jets,) of the jet axes.
         maximum: how many constituents to keep per jet (the hardest).
 

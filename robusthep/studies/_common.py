@@ -7,8 +7,11 @@ from typing import TypeVar
 import torch
 from torch import nn
 
+from robusthep.nn import MonotonicWrapper, lipschitz_mlp
+
 __all__ = [
     "count_violations",
+    "monotonic_mlp",
     "mse_loss",
     "parameter_count",
     "relu_mlp",
@@ -62,6 +65,32 @@ def relu_mlp(in_features: int, hidden: Sequence[int], out_features: int = 1) -> 
         layers.extend([nn.Linear(n_in, n_out), nn.ReLU()])
     layers.append(nn.Linear(widths[-1], out_features))
     return nn.Sequential(*layers)
+
+
+def monotonic_mlp(
+    feature_names: Sequence[str],
+    *,
+    hidden: Sequence[int],
+    lipschitz: float,
+    group_size: int = 2,
+    increasing: Sequence[str] = (),
+    decreasing: Sequence[str] = (),
+) -> MonotonicWrapper:
+    """The studies' monotonic network: a λ-Lipschitz GroupSort MLP in a monotonic wrapper.
+
+    Example:
+        >>> g = monotonic_mlp(["pt", "eta"], hidden=(8,), lipschitz=2.0, increasing=["pt"])
+        >>> round(g.lipschitz, 6), g.increasing
+        (2.0, [0])
+    """
+    return MonotonicWrapper(
+        lipschitz_mlp(
+            len(feature_names), hidden=hidden, lipschitz=lipschitz, group_size=group_size
+        ),
+        increasing=list(increasing),
+        decreasing=list(decreasing),
+        feature_names=list(feature_names),
+    )
 
 
 def parameter_count(model: nn.Module) -> int:

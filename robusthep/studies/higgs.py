@@ -31,6 +31,7 @@ from robusthep.sim.systematics import Prior
 from robusthep.studies._common import relu_mlp, seeded
 from robusthep.studies.config import StudyConfig
 from robusthep.train import fit
+from robusthep.train.flow_ratio import FlowRatioEnsemble
 
 __all__ = ["Classifier", "HiggsConfig", "Measurement", "run_higgs"]
 
@@ -41,7 +42,15 @@ SIGNAL = "htautau"
 BACKGROUNDS = ("ztautau", "ttbar", "diboson")
 SHAPES = ("tes", "jes", "soft_met")
 SCALES = {"ttbar_scale": ("ttbar",), "diboson_scale": ("diboson",), "bkg_scale": BACKGROUNDS}
-METHODS = {"baseline": "baseline (nominal training)", "aware": "systematic-aware training"}
+METHODS = {
+    "baseline": "baseline (nominal training)",
+    "aware": "systematic-aware training",
+    "flows": "NF-ensemble ratios + aware training",
+}
+MethodName = Literal["baseline", "aware", "flows"]
+ShapeName = Literal["tes", "jes", "soft_met"]
+#: Kinematic features of the flows: defined for every event (no jet needed).
+FLOW_FEATURES = ("mass_vis", "mass_transverse_met_lep", "pt_h", "deltar_had_lep", "met", "had_pt")
 #: Stand-in for undefined (NaN) features, as the challenge's −25 for missing jets.
 MISSING = -25.0
 
@@ -55,7 +64,7 @@ class HiggsConfig(StudyConfig):
 
     Example:
         >>> HiggsConfig.quick().pseudo_experiments
-        30
+        20
     """
 
     seed: int = 0
@@ -74,22 +83,45 @@ class HiggsConfig(StudyConfig):
     batch_size: int = Field(256, ge=1)
     lr: float = Field(2e-3, gt=0)
     augment_copies: int = Field(5, ge=1, description="shifted copies for aware training")
+    methods: tuple[MethodName, ...] = tuple(METHODS)  # type: ignore[assignment]
+    flow_features: tuple[str, ...] = FLOW_FEATURES
+    flow_members: int = Field(5, ge=1, description="flow pairs in method 3's ensemble")
+    flow_epochs: int = Field(40, ge=1)
+    flow_shapes: tuple[ShapeName, ...] = Field(
+        ("jes",), description="shape systematics profiled by method 3 (the seed: jes only)"
+    )
     mu_values: tuple[float, ...] = tuple(float(x) for x in np.round(np.linspace(0.1, 3, 10), 4))
     pseudo_experiments: int = Field(1000, ge=2, description="per true μ")
-    grid: tuple[float, ...] = tuple(float(x) for x in np.round(np.linspace(0.1, 3, 10), 4))
+    # The true μ values themselves plus 0 and 3.3: calibrated beyond the true range, so
+    # no interval near its ends is clipped to the grid's edge (one-sided: over-covers), and
+    # each true μ a node, so its belt is measured, not interpolated (near μ = 0 the belt's
+    # lower edge bends: linear interpolation between 0 and 0.3 covered 65% at μ = 0.1).
+    grid: tuple[float, ...] = (
+        0.0,
+        *(float(x) for x in np.round(np.linspace(0.1, 3, 10), 4)),
+        3.3,
+    )
     calibration_experiments: int = Field(1000, ge=10, description="per grid point")
     executor: Literal["local", "ray"] = "local"
     workers: int | None = Field(None, ge=1)
+    address: str | None = Field(None, description="Ray cluster to join: auto or host:port")
 
     @classmethod
     def quick(cls) -> "HiggsConfig":
-        """The demo size: the quick sample, few pseudo-experiments (about 2 minutes)."""
+        """The demo size: the quick sample, few pseudo-experiments (about a minute).
+
+        In this process (``workers=1``): at this size starting worker processes (each
+        importing torch) costs more than the work they would share.
+        """
         return cls(
             events=4_000,
             epochs=25,
             augment_copies=3,
-            pseudo_experiments=30,
-            calibration_experiments=60,
+            flow_members=2,
+            flow_epochs=15,
+            pseudo_experiments=20,
+            calibration_experiments=50,
+            workers=1,
         )
 
 
@@ -100,13 +132,25 @@ class Classifier:
     Attributes:
         model: the torch module (one logit).
         features: the column names it reads, in order.
-        mean, std: the standardisation of those columns (after NaN → −25).
+        mean, std: the standardisation of its inputs (after NaN → −25).
+        ratios: method 3's flow ensemble, whose log-density ratios of ``flow_features``
+            are inputs after ``features`` (None for methods 1 and 2).
+        flow_features: the columns the flows read.
     """
 
     model: torch.nn.Module
     features: tuple[str, ...]
     mean: np.ndarray
     std: np.ndarray
+    ratios: FlowRatioEnsemble | None = None
+    flow_features: tuple[str, ...] = ()
+
+    def inputs(self, table: Mapping[str, Any]) -> np.ndarray:
+        """The network's unstandardised inputs: features, then the flows' log-ratios."""
+        x = feature_matrix(table, self.features)
+        if self.ratios is None:
+            return x
+        return np.hstack([x, self.ratios.log_ratios(flow_matrix(table, self.flow_features))])
 
     def scores(self, table: Mapping[str, Any]) -> np.ndarray:
         """Signal probabilities of the events of ``table``.
@@ -114,7 +158,7 @@ class Classifier:
         Raises:
             FeatureMismatchError: a feature of the model is missing from the table.
         """
-        x = feature_matrix(table, self.features)
+        x = self.inputs(table)
         with torch.no_grad():
             inputs = torch.as_tensor((x - self.mean) / self.std, dtype=torch.float32)
             return torch.sigmoid(self.model(inputs)).reshape(-1).numpy().astype(float)
@@ -143,6 +187,17 @@ model was trained on (its features: a, b)
         )
     columns = [np.asarray(table[name], dtype=float) for name in features]
     return np.nan_to_num(np.stack(columns, axis=1), nan=MISSING)
+
+
+def flow_matrix(table: Mapping[str, Any], features: Sequence[str]) -> np.ndarray:
+    """The flows' inputs: ``features`` compressed by sign(x)·log(1 + |x|) (GeV tails).
+
+    Example:
+        >>> flow_matrix({"met": np.array([0.0, np.e - 1])}, ["met"]).tolist()
+        [[0.0], [1.0]]
+    """
+    x = feature_matrix(table, features)
+    return np.sign(x) * np.log1p(np.abs(x))
 
 
 def _split(table: Table, config: HiggsConfig) -> tuple[Table, Table, Table]:
@@ -187,12 +242,46 @@ def _concatenate(tables: Sequence[Table], columns: Sequence[str]) -> Table:
     return {name: np.concatenate([np.asarray(t[name]) for t in tables]) for name in columns}
 
 
+def _balanced_weights(
+    data: Table, yields: Mapping[str, float], counts: Mapping[str, int]
+) -> np.ndarray:
+    """Each process as in a pseudo-experiment at μ = 1, signal and background balanced."""
+    weights = _process_weights(data, yields, counts)
+    labels = np.asarray(data["label"], dtype=float)
+    for value in (0.0, 1.0):
+        weights[labels == value] /= weights[labels == value].sum()
+    return weights * len(weights) / weights.sum()
+
+
+def train_flow_ensemble(
+    table: Table, yields: Mapping[str, float], config: HiggsConfig, executor: Executor
+) -> FlowRatioEnsemble:
+    """Method 3's densities: ``flow_members`` pairs of flows fitted to nominal events.
+
+    Each class's density is of ``flow_features`` (log-compressed, standardised), with
+    events weighted as in a pseudo-experiment at μ = 1.
+    """
+    counts = {name: _count(table, name) for name in yields}
+    columns = [*config.flow_features, "process", "label"]
+    data = {name: np.asarray(table[name]) for name in columns if name in table}
+    return FlowRatioEnsemble(
+        flow_matrix(data, config.flow_features),
+        np.asarray(table["label"]),
+        _balanced_weights(data, yields, counts),
+        members=config.flow_members,
+        seed=config.seed + 3,
+        executor=executor,
+        epochs=config.flow_epochs,
+    )
+
+
 def train_classifier(
     table: Table,
     yields: Mapping[str, float],
     config: HiggsConfig,
     *,
     aware: bool,
+    ratios: FlowRatioEnsemble | None = None,
     progress: bool = False,
 ) -> Classifier:
     """Train the signal-vs-background classifier, on nominal or on nuisance-shifted events.
@@ -200,24 +289,32 @@ def train_classifier(
     Events are weighted so that each process counts as much as in a pseudo-experiment at
     μ = 1, and signal and background as much as each other. ``aware`` trains on
     ``augment_copies`` copies of the events, each shifted by tes, jes and soft_met drawn
-    from the priors (the normalisations change no event).
+    from the priors (the normalisations change no event). With ``ratios`` (method 3) the
+    flows' log-density ratios of each (shifted) event are inputs besides the 28 features.
     """
     counts = {name: _count(table, name) for name in yields}
     columns = [*FEATURES, "process", "label"]
+    if ratios is not None:
+        columns += [name for name in config.flow_features if name not in columns]
     if aware:
         data = _concatenate(_shifted_copies(table, config, config.seed + 1), columns)
         counts = {name: _count(data, name) for name in yields}
     else:
         data = {name: np.asarray(table[name]) for name in columns}
-    weights = _process_weights(data, yields, counts)
+    weights = _balanced_weights(data, yields, counts)
     labels = np.asarray(data["label"], dtype=float)
-    for value in (0.0, 1.0):
-        weights[labels == value] /= weights[labels == value].sum()
-    weights *= len(weights) / weights.sum()
-    x = feature_matrix(data, FEATURES)
+    shell = Classifier(
+        torch.nn.Identity(),
+        tuple(FEATURES),
+        np.zeros(1),
+        np.ones(1),
+        ratios,
+        tuple(config.flow_features) if ratios is not None else (),
+    )
+    x = shell.inputs(data)
     mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
     inputs = torch.as_tensor((x - mean) / std, dtype=torch.float32)
-    model = seeded(lambda: relu_mlp(len(FEATURES), config.hidden), config.seed)
+    model = seeded(lambda: relu_mlp(x.shape[1], config.hidden), config.seed)
 
     def loss(module: torch.nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
         logits = module(batch[0]).reshape(-1)
@@ -240,7 +337,7 @@ def train_classifier(
         progress=progress,
     )
     model.eval()
-    return Classifier(model, tuple(FEATURES), mean, std)
+    return Classifier(model, shell.features, mean, std, ratios, shell.flow_features)
 
 
 def _histograms(
@@ -260,14 +357,19 @@ def _width(prior: Prior) -> float:
 
 
 def build_likelihood(
-    templates: Table, classifier: Classifier, yields: Mapping[str, float], config: HiggsConfig
+    templates: Table,
+    classifier: Classifier,
+    yields: Mapping[str, float],
+    config: HiggsConfig,
+    *,
+    shapes: Sequence[str] = SHAPES,
 ) -> BinnedLikelihood:
     """The binned likelihood of the classifier's score from the template split.
 
     Bins: quantiles of the score of the expected mixture at μ = 1, so every bin has events.
     tes and jes templates at ±1 prior σ, soft_met at +1 σ (mirrored below: the soft term
-    only widens MET), each with its own soft-MET noise seed; the three scales are
-    normalisation systematics with their prior widths.
+    only widens MET), each with its own soft-MET noise seed (only those named in
+    ``shapes``); the three scales are normalisation systematics with their prior widths.
     """
     n = {name: _count(templates, name) for name in yields}
     weights = _process_weights(templates, yields, n)
@@ -278,8 +380,10 @@ def build_likelihood(
     edges = np.concatenate([[0.0], np.unique(inner), [1.0]])
     nominal = _histograms(templates, classifier, edges, weights)
     priors = PRIORS[config.prior_set]
-    shapes = []
+    systematics = []
     for index, name in enumerate(SHAPES):
+        if name not in shapes:
+            continue
         prior = priors[name]
         sigma = _width(prior)
         centre = 1.0 if name != "soft_met" else 0.0
@@ -293,11 +397,11 @@ def build_likelihood(
             down = _histograms(
                 down_table, classifier, edges, _process_weights(down_table, yields, n)
             )
-        shapes.append(ShapeSystematic(name, low=down, high=up))
+        systematics.append(ShapeSystematic(name, low=down, high=up))
     norms = [
         NormSystematic(name, priors[name].sigma, processes) for name, processes in SCALES.items()
     ]
-    return BinnedLikelihood(nominal, signal=SIGNAL, shapes=shapes, norms=norms, edges=edges)
+    return BinnedLikelihood(nominal, signal=SIGNAL, shapes=systematics, norms=norms, edges=edges)
 
 
 @dataclass
@@ -367,6 +471,8 @@ def _run_task(task: _Task) -> dict[str, list[Any]]:
         pulls = {}
         if best is not None:
             for name, prior in priors.items():
+                if name not in best.parameters:
+                    continue  # not a parameter of this method's likelihood
                 centre = 0.0 if name == "soft_met" else 1.0
                 pulls[name] = best.parameters[name] - (truth[name] - centre) / _width(prior)
         out["pulls"].append(pulls)
@@ -460,7 +566,7 @@ def _sampler(pool: Table, config: HiggsConfig) -> tuple[PseudoExperimentSampler,
 
 
 _STYLES = {"wilks": "--", "neyman": "-"}
-_COLORS = {"baseline": "tab:red", "aware": "tab:blue"}
+_COLORS = {"baseline": "tab:red", "aware": "tab:blue", "flows": "tab:green"}
 
 
 def _plot_per_mu(ax: Any, mus: Sequence[float], methods: Mapping[str, Any], key: str) -> None:
@@ -552,11 +658,13 @@ def run_higgs(
     progress: bool = False,
     log: Log = _silent,
 ) -> dict[str, Any]:
-    """Measure μ with two methods and two kinds of interval; coverage, widths and score.
+    """Measure μ with up to three methods and two kinds of interval; coverage, widths, score.
 
     Protocol: generate (or read from the cache) the ``higgs`` sample; split each process
     into train, template and pool parts; train the baseline and the systematic-aware
-    classifiers; build each one's binned likelihood from the template part; calibrate a
+    classifiers and method 3 (flow ensemble on nominal events, its log-ratios as extra
+    inputs of a systematic-aware classifier; ``flow_shapes`` profiled); build each one's
+    binned likelihood from the template part; calibrate a
     Neyman belt per method on ``calibration_experiments`` pseudo-experiments at every grid
     μ; then for every true μ of ``mu_values`` throw ``pseudo_experiments``
     pseudo-experiments (nuisances from the priors), fit, and compare the Wilks interval and
@@ -579,9 +687,14 @@ def run_higgs(
         )
     if config.train_fraction + config.template_fraction >= 1:
         raise ConfigError("train_fraction + template_fraction must leave a pool (< 1)")
+    if not config.methods or len(set(config.methods)) != len(config.methods):
+        raise ConfigError(f"methods must name each of {list(METHODS)} at most once, ≥ one")
+    unknown = [name for name in config.flow_features if name not in FEATURES]
+    if unknown:
+        raise ConfigError(f"flow_features {unknown} are not features; valid: {FEATURES}")
     started = time.perf_counter()
     folder.write_config(config.model_dump(mode="json"))
-    executor = Executor(config.executor, workers=config.workers)
+    executor = Executor(config.executor, workers=config.workers, address=config.address)
     settings = HiggsSettings(
         events=config.events,
         seed=config.data_seed,
@@ -594,19 +707,25 @@ def run_higgs(
     sampler, yields = _sampler(pool, config)
     measurements = {}
     timings: dict[str, Any] = {}
-    for method in METHODS:
+    for method in config.methods:
         log(f"higgs: training the {METHODS[method]} classifier")
         tick = time.perf_counter()
+        ratios = None
+        if method == "flows":
+            ratios = train_flow_ensemble(train, yields, config, executor)
+            timings["train_flow_ensemble"] = quantity(time.perf_counter() - tick, "s")
         classifier = train_classifier(
-            train, yields, config, aware=method == "aware", progress=progress
+            train, yields, config, aware=method != "baseline", ratios=ratios, progress=progress
         )
-        likelihood = build_likelihood(templates, classifier, yields, config)
+        shapes = config.flow_shapes if method == "flows" else SHAPES
+        likelihood = build_likelihood(templates, classifier, yields, config, shapes=shapes)
         measurements[method] = Measurement(method, classifier, likelihood)
         timings[f"train_{method}"] = quantity(time.perf_counter() - tick, "s")
 
     results: dict[str, Any] = {
-        "description": "signal strength of H → ττ with two classifiers and a pyhf-compatible "
-        "binned profile likelihood (tes, jes, soft_met shapes; three normalisations); Wilks "
+        "description": "signal strength of H → ττ with classifiers (baseline, systematic-aware, "
+        "NF-ensemble ratios) and a pyhf-compatible binned profile likelihood (tes, jes, "
+        "soft_met shapes, jes only for the flows; three normalisations); Wilks "
         "and bias-corrected Neyman 68.27% intervals; nuisances drawn from the "
         f"'{config.prior_set}' priors",
         "prior_set": config.prior_set,
@@ -664,7 +783,8 @@ def run_higgs(
         pulls = {}
         for name in PRIORS[config.prior_set]:
             values = np.array([p[name] for p in raw[method]["pulls"] if name in p])
-            pulls[name] = quantity(float(values.mean()), "1", std=float(values.std()))
+            if values.size:  # a nuisance the method does not fit has no pull
+                pulls[name] = quantity(float(values.mean()), "1", std=float(values.std()))
         results["methods"][method] = {
             "label": METHODS[method],
             "wilks": _summary(mus, wilks_low, wilks_high),
@@ -682,6 +802,16 @@ def run_higgs(
                 sum(not c for e in evaluation for c in e["converged"]), "count"
             ),
             "calibration_failed": quantity(int(belt.failed.sum()), "count"),
+            "neyman_clipped": quantity(
+                sum(i.clipped_low or i.clipped_high for row in neyman for i in row),
+                "count",
+                note="intervals with an endpoint beyond the calibration grid, set to its edge",
+            ),
+            "neyman_outside": quantity(
+                sum(i.outside for row in neyman for i in row),
+                "count",
+                note="estimates no grid μ produces centrally (extrapolation, flagged)",
+            ),
             "asimov_mu_hat": [
                 quantity(_asimov_fit(measurement.likelihood, mu), "1", mu=mu) for mu in mus
             ],
@@ -695,8 +825,8 @@ def run_higgs(
         }
     # One pseudo-experiment's workspace, for anyone to refit with pyhf.
     experiment = sampler.sample(1.0, {}, seed=config.seed)
-    baseline = measurements["baseline"]
-    workspace = baseline.likelihood.workspace(baseline.counts(experiment.table))
+    first = measurements[config.methods[0]]
+    workspace = first.likelihood.workspace(first.counts(experiment.table))
     (folder.path / "workspace.json").write_text(json.dumps(workspace, indent=1) + "\n")
     timings["total"] = quantity(time.perf_counter() - started, "s")
     results["timings"] = timings

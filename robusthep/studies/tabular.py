@@ -12,9 +12,15 @@ from torch import nn
 from robusthep.audit import verify
 from robusthep.data import load_auto_mpg
 from robusthep.errors import MissingDependencyError
-from robusthep.nn import MonotonicWrapper, lipschitz_mlp
 from robusthep.report import RunFolder, Section, figure, format_quantity, quantity
-from robusthep.studies._common import count_violations, mse_loss, parameter_count, relu_mlp, seeded
+from robusthep.studies._common import (
+    count_violations,
+    monotonic_mlp,
+    mse_loss,
+    parameter_count,
+    relu_mlp,
+    seeded,
+)
 from robusthep.studies.config import StudyConfig
 from robusthep.train import StepInfo, fit
 
@@ -152,15 +158,12 @@ def _reference_model(config: TabularConfig, signs: list[int]) -> nn.Module:
 def _builders(config: TabularConfig, names: tuple[str, ...]) -> dict[str, Callable[[], nn.Module]]:
     signs = [-1 if name in config.decreasing else 0 for name in names]
     builders: dict[str, Callable[[], nn.Module]] = {
-        "monotonic": lambda: MonotonicWrapper(
-            lipschitz_mlp(
-                len(names),
-                hidden=config.hidden,
-                lipschitz=config.lipschitz,
-                group_size=config.group_size,
-            ),
-            decreasing=list(config.decreasing),
-            feature_names=names,
+        "monotonic": lambda: monotonic_mlp(
+            names,
+            hidden=config.hidden,
+            lipschitz=config.lipschitz,
+            group_size=config.group_size,
+            decreasing=config.decreasing,
         ),
         "mlp": lambda: relu_mlp(len(names), config.hidden),
         "monotonicnetworks": lambda: _reference_model(config, signs),

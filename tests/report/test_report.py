@@ -143,3 +143,18 @@ def test_format_quantity():
     assert format_quantity(quantity(0.5, "1")) == "0.5"
     assert format_quantity(quantity(3, "count")) == "3"
     assert format_quantity(quantity(7.1234, "mpg^2", std=1.21)) == "7.12 ± 1.2 mpg^2"
+
+
+def test_section_commands_are_shown_verbatim_and_anchors_are_ids(tmp_path):
+    section = Section(
+        "Fit <1>",
+        anchor="study-fit",
+        commands=[("Reproduce at full size", "robusthep fit --config 'a b/c.toml' && echo <ok>")],
+    )
+    page = RunFolder(tmp_path).write_report(title="T", sections=[section])
+    html = page.read_text()
+    assert '<h2 id="study-fit">Fit &lt;1&gt;</h2>' in html
+    assert (
+        "<pre><code>robusthep fit --config &#x27;a b/c.toml&#x27; &amp;&amp; echo &lt;ok&gt;"
+        in html
+    )

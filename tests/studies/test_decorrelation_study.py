@@ -2,8 +2,10 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
-from robusthep.errors import DataError
+from robusthep.errors import ConfigError, DataError
+from robusthep.studies import decorrelation
 from robusthep.studies.decorrelation import (
     DecorrelationStudyConfig,
     pareto_front,
@@ -48,6 +50,7 @@ def test_study_runs_every_point_and_is_json_ready():
         ("adversary", 1.0),
         ("feature 0", 0.0),
     ]
+    assert [p["label"] for p in results["points"]][2] == "MoDe[0]"
     assert results["events"] == {"train": 1400, "test": 600}
     for point in results["points"]:
         assert set(point["metrics"]) >= {"auc", "R50", "inverse_jsd50", "R10"}
@@ -90,3 +93,88 @@ def test_bad_input():
         run_decorrelation_study(features, labels, weights, np.where(mass > 100, np.nan, mass))
     with pytest.raises(ValueError, match="unknown|extra"):
         DecorrelationStudyConfig(epoch=3)
+
+
+def test_every_order_and_double_disco_with_its_abcd_closure():
+    features, labels, weights, mass = _jets(2000)
+    config = DecorrelationStudyConfig(
+        methods=("mode", "double_disco"),
+        strengths={"mode": (10.0,), "double_disco": (0.0, 10.0)},
+        mode_orders=(0, 1, 2),
+        hidden=(8,),
+        epochs=1,
+        batch_size=512,
+        bootstrap=0,
+    )
+    results = run_decorrelation_study(features, labels, weights, mass, config)
+    labels_found = [p["label"] for p in results["points"]]
+    assert labels_found == ["MoDe[0]", "MoDe[1]", "MoDe[2]", "Double DisCo", "Double DisCo"]
+    for point in results["points"][3:]:
+        abcd = point["abcd"]
+        assert abcd["closure"] == pytest.approx(abcd["predicted"] / abcd["yields"]["A"])
+        assert 0 < abcd["signal_efficiency_both"] <= 0.5 + 1e-9
+    assert sum(results["background_mass"]) > 0
+
+
+def _batch(n=2048, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 3, generator=generator)
+    y = (torch.rand(n, generator=generator) < 0.4).float()
+    mass = 50 + 250 * torch.rand(n, generator=generator)
+    return x, y, torch.ones(n), mass
+
+
+@pytest.mark.parametrize("order", [0, 1, 2])
+def test_the_study_losses_with_ours_and_modeloss_agree_on_identical_batches(order):
+    pytest.importorskip("modeloss.pytorch")
+    config = DecorrelationStudyConfig()
+    batch = _batch()
+    network = torch.nn.Sequential(torch.nn.Linear(3, 1))
+    losses = {}
+    for method in ("mode", "modeloss"):
+        loss_fn = decorrelation._loss_function(method, 10.0, order, config, batch[3])
+        value = loss_fn(network, batch)
+        (gradient,) = torch.autograd.grad(value, network[0].weight)
+        losses[method] = (value.item(), gradient)
+    assert losses["mode"][0] == pytest.approx(losses["modeloss"][0], rel=1e-5)
+    torch.testing.assert_close(losses["mode"][1], losses["modeloss"][1], rtol=1e-4, atol=1e-6)
+
+
+def test_training_with_ours_and_with_modeloss_gives_the_same_tagger():
+    pytest.importorskip("modeloss.pytorch")
+    features, labels, weights, mass = _jets(3000, seed=2)
+    config = DecorrelationStudyConfig(
+        methods=("mode", "modeloss"),
+        strengths={"mode": (10.0,), "modeloss": (10.0,)},
+        mode_orders=(0, 1),
+        hidden=(16,),
+        epochs=2,
+        batch_size=512,
+        bootstrap=0,
+    )
+    points = run_decorrelation_study(features, labels, weights, mass, config)["points"]
+    ours = {p["order"]: p["metrics"] for p in points if p["method"] == "mode"}
+    theirs = {p["order"]: p["metrics"] for p in points if p["method"] == "modeloss"}
+    for order in (0, 1):
+        for name in ("auc", "R50", "inverse_jsd50"):
+            assert ours[order][name]["value"] == pytest.approx(
+                theirs[order][name]["value"], rel=1e-3
+            )
+
+
+def test_bad_strengths_weights_and_methods():
+    features, labels, weights, mass = _jets(200)
+    with pytest.raises(ConfigError, match="λ must be finite and ≥ 0"):
+        run_decorrelation_study(
+            features, labels, weights, mass, DecorrelationStudyConfig(strengths={"disco": (-1.0,)})
+        )
+    with pytest.raises(ConfigError, match="unknown method 'dsico'"):
+        run_decorrelation_study(
+            features, labels, weights, mass, DecorrelationStudyConfig(strengths={"dsico": (1.0,)})
+        )
+    with pytest.raises(DataError, match="not all zero"):
+        run_decorrelation_study(features, labels, np.zeros(200), mass)
+    with pytest.raises(DataError, match="auxiliary columns may not be named"):
+        run_decorrelation_study(features, labels, weights, mass, auxiliary={"mass": mass})
+    with pytest.raises(ValueError, match="methods"):
+        DecorrelationStudyConfig(methods=("pivot",))

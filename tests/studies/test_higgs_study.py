@@ -25,11 +25,41 @@ def test_true_mu_outside_the_neyman_grid_is_an_error(tmp_path):
         run_higgs(config, RunFolder(tmp_path / "run"))
 
 
+def test_unknown_flow_features_and_repeated_methods_are_config_errors(tmp_path):
+    bad_feature = HiggsConfig.quick().model_copy(update={"flow_features": ("mass_vis", "nope")})
+    with pytest.raises(ConfigError, match="nope"):
+        run_higgs(bad_feature, RunFolder(tmp_path / "a"))
+    repeated = HiggsConfig.quick().model_copy(update={"methods": ("aware", "aware")})
+    with pytest.raises(ConfigError, match="at most once"):
+        run_higgs(repeated, RunFolder(tmp_path / "b"))
+
+
+def test_flow_classifier_reads_its_features_and_the_flows_ratios():
+    from robusthep.studies.higgs import flow_matrix
+    from robusthep.train.flow_ratio import FlowRatioEnsemble
+
+    rng = np.random.default_rng(0)
+    table = {"mass_vis": rng.uniform(50, 150, 40), "met": rng.uniform(0, 60, 40)}
+    labels = np.repeat([0, 1], 20)
+    ratios = FlowRatioEnsemble(
+        flow_matrix(table, ["mass_vis", "met"]), labels, np.ones(40), members=2, epochs=1
+    )
+    classifier = Classifier(
+        torch.nn.Linear(3, 1), ("met",), np.zeros(3), np.ones(3), ratios, ("mass_vis", "met")
+    )
+    assert classifier.inputs(table).shape == (40, 3)
+    assert classifier.scores(table).shape == (40,)
+    with pytest.raises(FeatureMismatchError, match="mass_vis"):
+        classifier.scores({"met": table["met"]})
+
+
 TINY = {
     "epochs": 3,
     "augment_copies": 1,
+    "flow_members": 2,
+    "flow_epochs": 2,
     "mu_values": (0.5, 2.0),
-    "grid": (0.1, 1.0, 2.0, 3.0),
+    "grid": (0.0, 1.0, 2.0, 3.0),
     "calibration_experiments": 12,
     "pseudo_experiments": 6,
 }
@@ -44,11 +74,13 @@ def test_tiny_study_is_reproducible_and_exports_a_workspace(tmp_path, one_thread
         runs.append(run_higgs(config, folder))
     first, second = runs
     assert first["methods"] == second["methods"]
-    for method in ("baseline", "aware"):
+    for method in ("baseline", "aware", "flows"):
         for kind in ("wilks", "neyman"):
             assert len(first["methods"][method][kind]["per_mu"]) == 2
     workspace = pyhf.Workspace(json.loads((tmp_path / "run1" / "workspace.json").read_text()))
     model = workspace.model()
     assert np.isfinite(pyhf.infer.mle.fit(workspace.data(model), model)[0])
+    assert "tes" not in first["methods"]["flows"]["pulls"]  # method 3 profiles jes only
+    assert "jes" in first["methods"]["flows"]["pulls"]
     for name in ("coverage", "width", "mu_hat", "pulls"):
         assert (tmp_path / "run1" / "figures" / f"{name}.png").exists()
