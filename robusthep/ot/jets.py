@@ -118,6 +118,7 @@ def select_jets(
     count: int,
     *,
     pt_range: tuple[float, float] = (300.0, 700.0),
+    mass_range: tuple[float, float] | None = None,
     min_constituents: int = 3,
     seed: int = 0,
 ) -> list[int]:
@@ -128,6 +129,8 @@ def select_jets(
         label: 1 for W jets, 0 for QCD jets.
         count: how many.
         pt_range: the jet pT window, GeV.
+        mass_range: a jet mass window, GeV (e.g. around the W mass, so that W and QCD
+            jets of the same mass are compared), or None.
         min_constituents: skip jets with fewer constituents (3 circles need 3 points).
         seed: seeds the draw.
 
@@ -146,16 +149,23 @@ def select_jets(
     label_ = np.asarray(columns["label"])
     pt = np.asarray(columns["jet_pt"], dtype=np.float64)
     constituents = np.asarray(columns["jet_n_constituents"])
-    passing = np.flatnonzero(
+    keep = (
         (label_ == label)
         & (pt >= pt_range[0])
         & (pt < pt_range[1])
         & (constituents >= min_constituents)
     )
+    window = ""
+    if mass_range is not None:
+        mass = np.asarray(columns["jet_mass"], dtype=np.float64)
+        keep &= (mass >= mass_range[0]) & (mass < mass_range[1])
+        window = f", {mass_range[0]:g} ≤ m < {mass_range[1]:g} GeV"
+    passing = np.flatnonzero(keep)
     if len(passing) < count:
         raise DataError(
             f"only {len(passing)} jets of label {label} have {pt_range[0]:g} ≤ pT < "
-            f"{pt_range[1]:g} GeV and ≥ {min_constituents} constituents; asked for {count}"
+            f"{pt_range[1]:g} GeV{window} and ≥ {min_constituents} constituents; asked for "
+            f"{count}"
         )
     chosen = np.random.default_rng(seed).choice(passing, size=count, replace=False)
     return sorted(int(i) for i in chosen)

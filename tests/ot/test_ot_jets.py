@@ -48,6 +48,10 @@ def test_select_jets_is_seeded_and_respects_the_window():
     assert select_jets(columns, 1, 2, seed=3) == chosen
     with pytest.raises(DataError, match="only 2 jets"):
         select_jets(columns, 1, 3)
+    columns["jet_mass"] = np.array([80.0, 30.0, 80.0, 80.0, 80.0])
+    assert select_jets(columns, 1, 1, mass_range=(60.0, 100.0)) == [0]
+    with pytest.raises(DataError, match="60 ≤ m < 100 GeV"):
+        select_jets(columns, 1, 2, mass_range=(60.0, 100.0))
 
 
 def test_prong_separation_takes_the_two_hardest_circles():
