@@ -54,8 +54,10 @@ class JetShapesConfig(StudyConfig):
     jets_per_class: int = Field(24, ge=2)
     pt_min: float = Field(300.0, ge=0)
     pt_max: float = Field(700.0, gt=0)
-    mass_min: float | None = Field(60.0, ge=0, description="jet mass window, GeV (or None)")
-    mass_max: float | None = Field(100.0, gt=0)
+    # A window always (no None: a printed TOML config must hold every value, and TOML has no
+    # null); [0, 10 000) GeV is "no window".
+    mass_min: float = Field(60.0, ge=0, description="jet mass window, GeV")
+    mass_max: float = Field(100.0, gt=0)
     n_circles: tuple[int, ...] = (1, 2, 3)
     kind: str = "disk"
     points_per_circle: int = Field(32, ge=1)
@@ -104,8 +106,8 @@ class NeemoConfig(StudyConfig):
                 wjets_events=3_000,
                 wjets_shard_events=1_000,
                 jets_per_class=3,
-                mass_min=None,
-                mass_max=None,
+                mass_min=0.0,  # no mass window at the quick size (too few jets)
+                mass_max=10_000.0,
                 steps=80,
                 warmup_steps=40,
                 final_steps=80,
@@ -315,9 +317,7 @@ def _jet_shapes(
             label,
             config.jets_per_class,
             pt_range=(config.pt_min, config.pt_max),
-            mass_range=None
-            if config.mass_min is None or config.mass_max is None
-            else (config.mass_min, config.mass_max),
+            mass_range=(config.mass_min, config.mass_max),
             min_constituents=max(config.n_circles),
             seed=seed + label,
         )
@@ -328,9 +328,7 @@ def _jet_shapes(
     results: dict[str, Any] = {
         "jets_per_class": quantity(config.jets_per_class, "count"),
         "pt_window": quantity([config.pt_min, config.pt_max], "GeV"),
-        "mass_window": "none"
-        if config.mass_min is None or config.mass_max is None
-        else quantity([config.mass_min, config.mass_max], "GeV"),
+        "mass_window": quantity([config.mass_min, config.mass_max], "GeV"),
         "fit_time": quantity(seconds, "s"),
         "classes": {},
     }
