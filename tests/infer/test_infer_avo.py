@@ -30,6 +30,32 @@ def test_avo_recovers_the_parameter_of_a_non_differentiable_simulator():
     assert len(result.history) == 80
 
 
+def test_the_entropy_penalty_narrows_the_proposal_where_plain_avo_does_not():
+    observed = _rounded_gaussian([1.0], 2000, np.random.default_rng(5))
+
+    def run(entropy):
+        return avo(
+            _rounded_gaussian,
+            observed,
+            GaussianProposal([0.0], [1.0]),
+            steps=80,
+            batch=8,
+            events=32,
+            proposal_lr=0.05,
+            entropy=entropy,
+            seed=1,
+        )
+
+    plain, penalised = run(0.0), run(0.1)
+    # 80 steps: plain AVO has moved half-way with σ still ≈ 0.45; with the penalty q has
+    # collapsed onto the truth (σ ≈ 0.02 measured).
+    assert plain.sigma[0] > 0.3
+    assert penalised.sigma[0] < 0.1
+    assert penalised.mean[0] == pytest.approx(1.0, abs=0.15)
+    with pytest.raises(ConfigError, match="entropy"):
+        avo(_rounded_gaussian, observed, GaussianProposal([0.0], [1.0]), entropy=-1.0)
+
+
 def test_same_seed_same_result():
     observed = _rounded_gaussian([0.5], 200, np.random.default_rng(0))
     runs = [
