@@ -82,14 +82,20 @@ def _stop(process: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="module")
 def ray_head():
-    """``ray start --head`` on 127.0.0.1 with 2 CPUs; yields its address; always stopped."""
+    """``ray start --head`` on this machine with 2 CPUs; yields its address as 127.0.0.1:port;
+    always stopped.
+
+    No ``--node-ip-address=127.0.0.1``: a driver given a loopback address swaps it for the
+    machine's IP (found through the default route), which a head bound to 127.0.0.1 does not
+    listen on; without the option the head binds the IP the driver computes.
+    """
     if not RAY.exists():
         pytest.skip("the `ray` command is not installed next to this Python")
     port = _free_port()
     temp = tempfile.mkdtemp(prefix="rh-ray-")  # short: Ray's socket paths must stay < 108
     command = [
         str(RAY), "start", "--head", "--block", f"--port={port}", "--num-cpus=2",
-        "--node-ip-address=127.0.0.1", "--include-dashboard=false", "--disable-usage-stats",
+        "--include-dashboard=false", "--disable-usage-stats",
         f"--temp-dir={temp}", f"--dashboard-port={_free_port()}",
         f"--dashboard-agent-listen-port={_free_port()}", f"--metrics-export-port={_free_port()}",
     ]  # fmt: skip
