@@ -359,20 +359,36 @@ def _train_ratio(
         ),
         config.seed,
     )
+    return model, _fit_early_stopped(
+        model, ratio_loss, data, checks, config, config.epochs, progress
+    )
+
+
+def _fit_early_stopped(
+    model: torch.nn.Module,
+    loss: Callable[..., torch.Tensor],
+    data: tuple[torch.Tensor, ...],
+    checks: tuple[torch.Tensor, ...],
+    config: "SbiConfig",
+    epochs: int,
+    progress: bool,
+) -> dict[str, Any]:
+    """Train ``model`` with the shared trainer, early-stopped on ``checks``; leave it in eval
+    mode and return what the results record of the training."""
     result = fit(
         model,
-        ratio_loss,
+        loss,
         train=data,
         validation=checks,
         patience=config.patience,
-        epochs=config.epochs,
+        epochs=epochs,
         batch_size=config.batch_size,
         lr=config.lr,
         seed=config.seed,
         progress=progress,
     )
     model.eval()
-    return model, {"rows": len(x), "epochs": len(result.history), "best_epoch": result.best_epoch}
+    return {"rows": len(data[0]), "epochs": len(result.history), "best_epoch": result.best_epoch}
 
 
 def _flow_data(table: Table, config: SbiConfig, copies: int, seed: int) -> tuple[torch.Tensor, ...]:
@@ -410,20 +426,9 @@ def _train_flow(
         ),
         config.seed,
     )
-    result = fit(
-        model,
-        flow_loss,
-        train=data,
-        validation=checks,
-        patience=config.patience,
-        epochs=config.flow_epochs,
-        batch_size=config.batch_size,
-        lr=config.lr,
-        seed=config.seed,
-        progress=progress,
+    return model, _fit_early_stopped(
+        model, flow_loss, data, checks, config, config.flow_epochs, progress
     )
-    model.eval()
-    return model, {"rows": len(x), "epochs": len(result.history), "best_epoch": result.best_epoch}
 
 
 def _smooth_in_theta(grid: np.ndarray, values: np.ndarray, degree: int) -> np.ndarray:
