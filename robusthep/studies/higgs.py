@@ -420,7 +420,26 @@ class Measurement:
 
     def counts(self, table: Mapping[str, Any]) -> np.ndarray:
         """The data's histogram in the likelihood's bins."""
-        return np.histogram(self.classifier.scores(table), self.likelihood.edges)[0].astype(float)
+        return self.counts_many([table])[0]
+
+    def counts_many(self, tables: Sequence[Mapping[str, Any]]) -> list[np.ndarray]:
+        """Each data set's histogram, the events of all scored in one call of the network.
+
+        One call for many pseudo-experiments instead of one each: the flows of method 3
+        cost ≈ 8 ms per call of ≈ 40 events, almost all of it fixed overhead.
+        """
+        if not tables:
+            return []
+        sizes = [len(np.asarray(next(iter(t.values())))) for t in tables]
+        columns = [*self.classifier.features, *self.classifier.flow_features]
+        merged = {
+            name: np.concatenate([np.asarray(t[name]) for t in tables])
+            for name in dict.fromkeys(columns)
+            if all(name in t for t in tables)
+        }
+        scores = np.split(self.classifier.scores(merged), np.cumsum(sizes)[:-1])
+        edges = self.likelihood.edges
+        return [np.histogram(s, edges)[0].astype(float) for s in scores]
 
 
 @dataclass(frozen=True)
@@ -448,12 +467,20 @@ def _run_task(task: _Task) -> dict[str, list[Any]]:
         "pulls": [],
     }
     model = task.measurement.likelihood
+    truths, tables = [], []
     for seed in task.seeds:
         rng = np.random.default_rng(seed)
-        truth = {name: float(prior.sample(rng)) for name, prior in priors.items()}
+        truths.append({name: float(prior.sample(rng)) for name, prior in priors.items()})
         try:
-            experiment = task.sampler.sample(task.mu, truth, seed=seed)
-            counts = task.measurement.counts(experiment.table)
+            tables.append(task.sampler.sample(task.mu, truths[-1], seed=seed).table)
+        except EmptyPseudoExperimentError:
+            tables.append(None)
+    histograms = iter(task.measurement.counts_many([t for t in tables if t is not None]))
+    for truth, table in zip(truths, tables, strict=True):
+        if table is None:
+            best, low, high, converged, empty = None, math.nan, math.nan, False, True
+        else:
+            counts = next(histograms)
             if task.intervals:
                 interval = model.profile_interval(counts)
                 best, low, high = interval.fit, interval.low, interval.high
@@ -461,8 +488,6 @@ def _run_task(task: _Task) -> dict[str, list[Any]]:
                 best = model.fit(counts)
                 low = high = math.nan
             converged, empty = best.converged, False
-        except EmptyPseudoExperimentError:
-            best, low, high, converged, empty = None, math.nan, math.nan, False, True
         out["mu_hat"].append(best.mu if best is not None and best.converged else math.nan)
         out["low"].append(low)
         out["high"].append(high)

@@ -55,6 +55,14 @@ def test_pool_too_small_is_refused():
         PseudoExperimentSampler(_pool(100, 100, np.random.default_rng(0)), {"htautau": 10.0})
 
 
+def test_a_yield_of_exactly_max_overlap_of_the_pool_is_allowed():
+    pool = _pool(0, 429, np.random.default_rng(0))
+    # 0.1 · 429 / 429 is 0.10000000000000002 in floating point: still allowed
+    PseudoExperimentSampler(pool, {"ztautau": 0.1 * 429}, max_overlap=0.1)
+    with pytest.raises(ConfigError, match="lower its yield to ≤ 42.9"):
+        PseudoExperimentSampler(pool, {"ztautau": 43.0}, max_overlap=0.1)
+
+
 def test_zero_events_and_bad_mu_are_errors():
     sampler = PseudoExperimentSampler(_pool(100, 100, np.random.default_rng(0)), {"htautau": 0.0})
     with pytest.raises(EmptyPseudoExperimentError, match="no event"):

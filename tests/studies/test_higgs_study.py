@@ -53,6 +53,28 @@ def test_flow_classifier_reads_its_features_and_the_flows_ratios():
         classifier.scores({"met": table["met"]})
 
 
+def test_measurement_histograms_many_data_sets_as_one_at_a_time():
+    from robusthep.infer import BinnedLikelihood
+    from robusthep.studies.higgs import Measurement
+
+    rng = np.random.default_rng(1)
+    classifier = Classifier(torch.nn.Linear(2, 1), ("a", "b"), np.zeros(2), np.ones(2))
+    likelihood = BinnedLikelihood(
+        {"htautau": np.ones(4), "ztautau": np.full(4, 3.0)},
+        signal="htautau",
+        edges=np.linspace(0, 1, 5),
+    )
+    measurement = Measurement("baseline", classifier, likelihood)
+    tables = [{"a": rng.normal(size=n), "b": rng.normal(size=n)} for n in (7, 1, 30)]
+    many = measurement.counts_many(tables)
+    assert [h.sum() for h in many] == [7, 1, 30]
+    for table, histogram in zip(tables, many, strict=True):
+        np.testing.assert_array_equal(histogram, measurement.counts(table))
+    assert measurement.counts_many([]) == []
+    with pytest.raises(FeatureMismatchError, match="'b'"):
+        measurement.counts_many([tables[0], {"a": np.ones(2)}])
+
+
 TINY = {
     "epochs": 3,
     "augment_copies": 1,
