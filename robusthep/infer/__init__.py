@@ -1,7 +1,13 @@
 """Statistical inference: pseudo-experiments, binned likelihood, intervals, coverage, and
 simulation-based inference (likelihood ratios, CARL, flows, NRE, AVO, pivot)."""
 
-from robusthep.infer.coverage import ONE_SIGMA, Coverage, challenge_score, coverage
+from robusthep.infer.coverage import (
+    ONE_SIGMA,
+    Coverage,
+    chance_outside,
+    challenge_score,
+    coverage,
+)
 from robusthep.infer.errors import (
     EmptyPseudoExperimentError,
     FeatureMismatchError,
@@ -56,6 +62,7 @@ __all__ = [
     "PseudoExperiment",
     "PseudoExperimentSampler",
     "ShapeSystematic",
+    "chance_outside",
     "challenge_score",
     "coverage",
     "expected_yields",

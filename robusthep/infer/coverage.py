@@ -5,10 +5,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
+from scipy import stats
 
 from robusthep.errors import DataError
 
-__all__ = ["ONE_SIGMA", "Coverage", "challenge_score", "coverage"]
+__all__ = ["ONE_SIGMA", "Coverage", "chance_outside", "challenge_score", "coverage"]
 
 ONE_SIGMA = 0.6827
 """The confidence level of a 68.27% (one-sigma) interval, as the challenge rounds it."""
@@ -37,6 +38,55 @@ class Coverage:
         challenge's band, so a lucky 100% on few intervals does not pass.
         """
         return abs(self.fraction - level) <= sigmas * math.sqrt(level * (1 - level) / self.n)
+
+
+def chance_outside(
+    n: int,
+    *,
+    level: float = ONE_SIGMA,
+    sigmas: float = 2.0,
+    calibration: int | None = None,
+) -> float:
+    """The chance that exact intervals still *measure* a coverage outside ``level ± sigmas σ``.
+
+    ``σ = sqrt(level (1 − level) / n)`` is the binomial error of :meth:`Coverage.within`.
+    With intervals that cover exactly ``level``, the number covering out of ``n`` is
+    binomial, and a cell lands outside the band by chance (4.6% for 2σ, large ``n``);
+    over many cells (μ values × methods) some will. A Neyman belt calibrated on
+    ``calibration`` pseudo-experiments per node is itself uncertain: its true coverage
+    scatters about ``level`` with variance ``level (1 − level) / calibration`` (the
+    central band between two empirical quantiles), which widens the spread of the
+    measured coverage to ``σ · sqrt(1 + n / calibration)``; that scatter is included
+    (averaged over a normal distribution of the true coverage by Gauss–Hermite).
+
+    Arguments:
+        n: intervals per cell.
+        level: the nominal coverage.
+        sigmas: the half-width of the band in binomial σ.
+        calibration: pseudo-experiments per node of the belt, or None for exact intervals.
+
+    Returns:
+        The probability of a cell outside the band; times the number of cells, the
+        number of such cells expected by chance.
+
+    Example:
+        >>> round(chance_outside(1000), 3), round(chance_outside(1000, calibration=1000), 3)
+        (0.045, 0.156)
+    """
+    if n < 1 or (calibration is not None and calibration < 1):
+        raise DataError(f"n = {n} and calibration = {calibration} must be ≥ 1")
+    sigma = math.sqrt(level * (1 - level) / n)
+    low = math.ceil(n * (level - sigmas * sigma) - 1e-9)  # fewest covering inside the band
+    high = math.floor(n * (level + sigmas * sigma) + 1e-9)  # most covering inside the band
+    if calibration is None:
+        true_levels, weights = np.array([level]), np.array([1.0])
+    else:
+        nodes, weights = np.polynomial.hermite_e.hermegauss(40)
+        true_levels = level + nodes * math.sqrt(level * (1 - level) / calibration)
+        true_levels = np.clip(true_levels, 1e-12, 1 - 1e-12)
+        weights = weights / weights.sum()
+    inside = stats.binom.cdf(high, n, true_levels) - stats.binom.cdf(low - 1, n, true_levels)
+    return float(1.0 - np.sum(weights * inside))
 
 
 def _endpoints(low: ArrayLike, high: ArrayLike, truth: ArrayLike) -> tuple[np.ndarray, ...]:

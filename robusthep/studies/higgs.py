@@ -10,6 +10,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 from pydantic import Field
+from scipy import stats
 
 from robusthep.errors import ConfigError
 from robusthep.infer import (
@@ -21,6 +22,7 @@ from robusthep.infer import (
     NormSystematic,
     PseudoExperimentSampler,
     ShapeSystematic,
+    chance_outside,
     challenge_score,
     coverage,
 )
@@ -75,7 +77,12 @@ class HiggsConfig(StudyConfig):
     template_fraction: float = Field(0.2, gt=0, lt=1)
     signal_use: float = Field(0.03, gt=0, description="ν/n of the signal pool at μ = 1")
     background_use: float = Field(0.1, gt=0, description="ν/n of each background pool")
-    max_overlap: float = Field(0.1, gt=0, le=1)
+    max_overlap: float = Field(
+        0.1,
+        gt=0,
+        description="largest ν/n of a process's pool; > 1 is the challenge's resampling "
+        "(every pool event drawn ≈ ν/n times: coverage is then conditional on the pool)",
+    )
     prior_set: Literal["talk", "challenge"] = "talk"
     bins: int = Field(8, ge=2)
     hidden: tuple[int, ...] = (64, 64)
@@ -540,19 +547,60 @@ def _asimov_fit(likelihood: BinnedLikelihood, mu: float) -> float:
     return likelihood.fit(likelihood.expected(theta)).mu
 
 
+def _asimov_widths(likelihood: BinnedLikelihood, mu: float = 1.0) -> dict[str, Any]:
+    """Wilks widths on the Asimov data set at μ: profiled, and with every nuisance fixed.
+
+    ``sqrt(profiled² − stat_only²)`` is what the profiled systematics add: the room a
+    method that is robust to them has to be narrower.
+    """
+    theta = np.zeros(len(likelihood.names))
+    theta[0] = mu
+    asimov = likelihood.expected(theta)
+    nominal = {name: row for name, row in zip(likelihood.processes, likelihood.nominal, strict=True)}
+    stat = BinnedLikelihood(nominal, signal=likelihood.signal, edges=likelihood.edges)
+    widths = {}
+    for key, model in (("profiled", likelihood), ("stat_only", stat)):
+        interval = model.profile_interval(asimov)
+        widths[key] = float(interval.high - interval.low)
+    systematic = math.sqrt(max(widths["profiled"] ** 2 - widths["stat_only"] ** 2, 0.0))
+    return {
+        "mu": quantity(mu, "1"),
+        "profiled": quantity(widths["profiled"], "1"),
+        "stat_only": quantity(widths["stat_only"], "1"),
+        "systematic": quantity(systematic, "1", note="sqrt(profiled² − stat_only²)"),
+    }
+
+
 def _summary(
-    mus: Sequence[float], lows: list[np.ndarray], highs: list[np.ndarray]
+    mus: Sequence[float],
+    lows: list[np.ndarray],
+    highs: list[np.ndarray],
+    calibration: int | None = None,
 ) -> dict[str, Any]:
+    """Coverage per μ and overall, widths, the challenge score.
+
+    Besides the issue's test (each μ within 2 binomial σ of 68.27%), the numbers that say
+    whether misses are chance: per μ the pull ``(c − 0.6827)/σ`` with ``σ`` the spread
+    expected of exact intervals (``calibration``: the belt's own noise included), the
+    number of μ outside 2 binomial σ against the number expected by chance
+    (:func:`robusthep.infer.chance_outside`), and the χ² of the pulls with its p-value.
+    """
     per_mu = []
+    pulls = []
     for mu, low, high in zip(mus, lows, highs, strict=True):
         result = coverage(low, high, mu)
         finite = np.isfinite(low) & np.isfinite(high)
         widths = (high - low)[finite]
+        spread = ONE_SIGMA * (1 - ONE_SIGMA) / result.n
+        if calibration is not None:
+            spread *= 1 + result.n / calibration
+        pulls.append((result.fraction - ONE_SIGMA) / math.sqrt(spread))
         per_mu.append(
             {
                 "mu": quantity(mu, "1"),
                 "coverage": quantity(result.fraction, "1", error=result.error, n=result.n),
                 "within_2_sigma": result.within(ONE_SIGMA, 2.0),
+                "pull": quantity(pulls[-1], "1", note="(c − 0.6827) / expected spread"),
                 "failed": quantity(result.failed, "count"),
                 "width": quantity(
                     float(widths.mean()) if widths.size else math.nan,
@@ -565,6 +613,8 @@ def _summary(
     truth = np.concatenate([np.full(len(low), mu) for mu, low in zip(mus, lows, strict=True)])
     score = challenge_score(all_low, all_high, truth)
     total = coverage(all_low, all_high, truth)
+    chance = sum(chance_outside(len(low), calibration=calibration) for low in lows)
+    chi2 = float(np.sum(np.square(pulls)))
     return {
         "per_mu": per_mu,
         "coverage": quantity(total.fraction, "1", error=total.error, n=total.n),
@@ -572,6 +622,16 @@ def _summary(
         "score": quantity(score["score"], "1", penalty=score["penalty"]),
         "mean_width": quantity(score["width"], "1"),
         "all_within_2_sigma": all(entry["within_2_sigma"] for entry in per_mu),
+        "outside_2_sigma": quantity(
+            sum(not entry["within_2_sigma"] for entry in per_mu),
+            "count",
+            expected_by_chance=chance,
+            note="μ values outside 68.27% ± 2 binomial σ; expected_by_chance: for intervals "
+            "that cover exactly (the belt's calibration noise included)",
+        ),
+        "pull_chi2": quantity(
+            chi2, "1", dof=len(pulls), p_value=float(stats.chi2.sf(chi2, len(pulls)))
+        ),
     }
 
 
@@ -813,7 +873,7 @@ def run_higgs(
         results["methods"][method] = {
             "label": METHODS[method],
             "wilks": _summary(mus, wilks_low, wilks_high),
-            "neyman": _summary(mus, n_low, n_high),
+            "neyman": _summary(mus, n_low, n_high, config.calibration_experiments),
             "bias": [
                 quantity(float(np.nanmean(m - mu)), "1", mu=mu, std=float(np.nanstd(m)))
                 for mu, m in zip(mus, mu_hat, strict=True)
@@ -840,6 +900,7 @@ def run_higgs(
             "asimov_mu_hat": [
                 quantity(_asimov_fit(measurement.likelihood, mu), "1", mu=mu) for mu in mus
             ],
+            "asimov_width": _asimov_widths(measurement.likelihood),
             "pulls": pulls,
             "belt": {
                 "grid": quantity(belt.grid.tolist(), "1"),

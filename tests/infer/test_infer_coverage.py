@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from robusthep.errors import DataError
-from robusthep.infer import challenge_score, coverage
+from robusthep.infer import ONE_SIGMA, chance_outside, challenge_score, coverage
 
 
 def test_coverage_counts_failures_as_not_covering():
@@ -48,3 +48,26 @@ def test_empty_and_mismatched_inputs_are_errors():
         coverage([], [], 1.0)
     with pytest.raises(DataError, match="endpoints"):
         coverage([0.0, 1.0], [1.0], 1.0)
+
+
+def test_chance_outside_matches_simulated_exact_and_calibrated_intervals():
+    """Exact intervals, and intervals from a belt of empirical quantiles, simulated."""
+    rng = np.random.default_rng(3)
+    n, n_cal, cells = 200, 200, 4000
+    exact = rng.binomial(n, ONE_SIGMA, size=cells) / n
+    band = 2 * math.sqrt(ONE_SIGMA * (1 - ONE_SIGMA) / n)
+    outside = np.mean(np.abs(exact - ONE_SIGMA) > band + 1e-12)
+    assert outside == pytest.approx(chance_outside(n), abs=0.01)
+    # a belt: the central 68.27% of n_cal draws, then n fresh draws judged against it
+    calibration = rng.normal(size=(cells, n_cal))
+    low, high = np.quantile(calibration, [(1 - ONE_SIGMA) / 2, (1 + ONE_SIGMA) / 2], axis=1)
+    fresh = rng.normal(size=(cells, n))
+    measured = np.mean((fresh >= low[:, None]) & (fresh <= high[:, None]), axis=1)
+    outside = np.mean(np.abs(measured - ONE_SIGMA) > band + 1e-12)
+    assert outside == pytest.approx(chance_outside(n, calibration=n_cal), abs=0.02)
+    assert outside > 2 * chance_outside(n)  # the belt's own noise matters at equal sizes
+
+
+def test_chance_outside_refuses_empty_cells():
+    with pytest.raises(DataError, match="must be ≥ 1"):
+        chance_outside(0)
