@@ -4,8 +4,8 @@ simulation-based inference (likelihood ratios, CARL, flows, NRE, AVO, pivot)."""
 from robusthep.infer.coverage import (
     ONE_SIGMA,
     Coverage,
-    chance_outside,
     challenge_score,
+    chance_outside,
     coverage,
 )
 from robusthep.infer.errors import (

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from robusthep.errors import DataError
-from robusthep.infer import ONE_SIGMA, chance_outside, challenge_score, coverage
+from robusthep.infer import ONE_SIGMA, challenge_score, chance_outside, coverage
 
 
 def test_coverage_counts_failures_as_not_covering():

@@ -25,6 +25,12 @@ def test_true_mu_outside_the_neyman_grid_is_an_error(tmp_path):
         run_higgs(config, RunFolder(tmp_path / "run"))
 
 
+def test_evaluating_on_the_belts_own_pseudo_experiments_is_refused(tmp_path):
+    config = HiggsConfig.quick().model_copy(update={"evaluation_stream": 1})
+    with pytest.raises(ConfigError, match="belt's own pseudo-experiments"):
+        run_higgs(config, RunFolder(tmp_path / "run"))
+
+
 def test_unknown_flow_features_and_repeated_methods_are_config_errors(tmp_path):
     bad_feature = HiggsConfig.quick().model_copy(update={"flow_features": ("mass_vis", "nope")})
     with pytest.raises(ConfigError, match="nope"):
@@ -88,12 +94,17 @@ TINY = {
 
 
 @pytest.mark.slow
-def test_tiny_study_is_reproducible_and_exports_a_workspace(tmp_path, one_thread):
+def test_tiny_study_is_reproducible_and_exports_a_workspace(tmp_path, one_thread, monkeypatch):
+    import robusthep.studies.higgs as higgs
+
     runs = []
     for workers in (1, 2):
         config = HiggsConfig.quick().model_copy(update={**TINY, "workers": workers})
         folder = RunFolder(tmp_path / f"run{workers}")
-        runs.append(run_higgs(config, folder))
+        with monkeypatch.context() as patch:
+            if workers == 1:  # in this process: score every pseudo-experiment on its own
+                patch.setattr(higgs, "SCORE_BATCH_EVENTS", 1)
+            runs.append(run_higgs(config, folder))
     first, second = runs
     assert first["methods"] == second["methods"]
     for method in ("baseline", "aware", "flows"):
@@ -106,3 +117,49 @@ def test_tiny_study_is_reproducible_and_exports_a_workspace(tmp_path, one_thread
     assert "jes" in first["methods"]["flows"]["pulls"]
     for name in ("coverage", "width", "mu_hat", "pulls"):
         assert (tmp_path / "run1" / "figures" / f"{name}.png").exists()
+
+
+def test_asimov_widths_separate_what_the_systematics_add():
+    from robusthep.infer import BinnedLikelihood, NormSystematic, ShapeSystematic
+    from robusthep.studies.higgs import _asimov_widths
+
+    nominal = {"htautau": np.array([2.0, 5.0, 20.0]), "ztautau": np.array([60.0, 30.0, 10.0])}
+    tilted = {"htautau": nominal["htautau"] * [1.0, 1.0, 1.0], "ztautau": [45.0, 30.0, 25.0]}
+    flat = BinnedLikelihood(nominal, signal="htautau")
+    widths = _asimov_widths(flat)
+    assert widths["profiled"]["value"] == pytest.approx(widths["stat_only"]["value"])
+    assert widths["systematic"]["value"] == pytest.approx(0.0, abs=1e-6)
+    model = BinnedLikelihood(
+        nominal,
+        signal="htautau",
+        shapes=[ShapeSystematic("jes", low=nominal, high=tilted)],
+        norms=[NormSystematic("bkg_scale", 0.3, ("ztautau",))],
+    )
+    widths = _asimov_widths(model)
+    assert widths["profiled"]["value"] > 1.05 * widths["stat_only"]["value"]
+    assert widths["systematic"]["value"] ** 2 == pytest.approx(
+        widths["profiled"]["value"] ** 2 - widths["stat_only"]["value"] ** 2
+    )
+
+
+def test_summary_counts_misses_against_chance_and_pulls_include_the_belt_noise():
+    from robusthep.studies.higgs import _summary
+
+    n = 400
+    # μ = 1: 273 of 400 cover (0.6825); μ = 2: 240 of 400 (0.600, −3.6 binomial σ)
+    lows = [np.where(np.arange(n) < k, 0.0, 5.0) for k in (273, 240)]
+    highs = [np.full(n, 3.0), np.full(n, 3.0)]
+    exact = _summary([1.0, 2.0], lows, highs)
+    belt = _summary([1.0, 2.0], lows, highs, calibration=n)
+    assert [row["within_2_sigma"] for row in exact["per_mu"]] == [True, False]
+    assert exact["outside_2_sigma"]["value"] == 1
+    assert exact["outside_2_sigma"]["expected_by_chance"] == pytest.approx(2 * 0.045, abs=0.01)
+    assert belt["outside_2_sigma"]["expected_by_chance"] > 3 * 0.045
+    binomial = np.sqrt(0.6827 * 0.3173 / n)
+    assert exact["per_mu"][1]["pull"]["value"] == pytest.approx((0.6 - 0.6827) / binomial)
+    # equal calibration and evaluation sizes: the spread grows by √2
+    assert belt["per_mu"][1]["pull"]["value"] == pytest.approx(
+        (0.6 - 0.6827) / (binomial * np.sqrt(2))
+    )
+    assert exact["pull_chi2"]["dof"] == 2
+    assert exact["pull_chi2"]["p_value"] < belt["pull_chi2"]["p_value"] < 0.05
