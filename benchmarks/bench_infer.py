@@ -232,6 +232,10 @@ def main() -> None:
     for row in pseudo:
         print(f"| {row['method']} | {row['calls']} | {row['ms_per_call']:.2f} |")
     print(f"flat over awkward: {pseudo[1]['speed_up_over_awkward']:.0f}× faster")
+    print(
+        "method 3 scoring, one call for all over one each: "
+        f"{pseudo[-1]['speed_up_over_one_call_each']:.1f}× faster"
+    )
 
 
 if __name__ == "__main__":
