@@ -163,3 +163,15 @@ def test_summary_counts_misses_against_chance_and_pulls_include_the_belt_noise()
     )
     assert exact["pull_chi2"]["dof"] == 2
     assert exact["pull_chi2"]["p_value"] < belt["pull_chi2"]["p_value"] < 0.05
+
+
+@pytest.mark.parametrize("name", ["full_talk", "full_challenge", "std20k", "lumi50", "mu3", "mu3b"])
+def test_the_documented_run_configurations_load(name):
+    from pathlib import Path
+
+    from robusthep.studies.config import load_config
+
+    path = Path(__file__).parents[2] / "docs" / "configs" / "higgs" / f"{name}.toml"
+    config = load_config(HiggsConfig, path)
+    assert config.calibration_stream != config.evaluation_stream
+    assert set(config.mu_values) <= set(config.grid)  # every true μ a node of the belt
