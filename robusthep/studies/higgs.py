@@ -566,11 +566,16 @@ def _merge(results: Sequence[dict[str, list[Any]]], per_mu: int) -> list[dict[st
     return merged
 
 
-def _asimov_fit(likelihood: BinnedLikelihood, mu: float) -> float:
-    """μ̂ fitted to the Asimov data set (the expected counts) at μ, nominal nuisances."""
+def _asimov(likelihood: BinnedLikelihood, mu: float) -> np.ndarray:
+    """The Asimov data set at μ: the expected counts with every nuisance nominal."""
     theta = np.zeros(len(likelihood.names))
     theta[0] = mu
-    return likelihood.fit(likelihood.expected(theta)).mu
+    return likelihood.expected(theta)
+
+
+def _asimov_fit(likelihood: BinnedLikelihood, mu: float) -> float:
+    """μ̂ fitted to the Asimov data set at μ."""
+    return likelihood.fit(_asimov(likelihood, mu)).mu
 
 
 def _asimov_widths(likelihood: BinnedLikelihood, mu: float = 1.0) -> dict[str, Any]:
@@ -579,9 +584,7 @@ def _asimov_widths(likelihood: BinnedLikelihood, mu: float = 1.0) -> dict[str, A
     ``sqrt(profiled² − stat_only²)`` is what the profiled systematics add: the room a
     method that is robust to them has to be narrower.
     """
-    theta = np.zeros(len(likelihood.names))
-    theta[0] = mu
-    asimov = likelihood.expected(theta)
+    asimov = _asimov(likelihood, mu)
     nominal = dict(zip(likelihood.processes, likelihood.nominal, strict=True))
     stat = BinnedLikelihood(nominal, signal=likelihood.signal, edges=likelihood.edges)
     widths = {}
