@@ -40,6 +40,19 @@ def _weights(name: str, weights: ArrayLike | None, size: int) -> np.ndarray:
     return array
 
 
+def _samples(
+    numerator: ArrayLike,
+    reference: ArrayLike,
+    numerator_weights: ArrayLike | None,
+    reference_weights: ArrayLike | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Both hypotheses' scores and weights, checked: what every calibration's fit reads."""
+    s0, s1 = _scores("numerator", numerator), _scores("reference", reference)
+    w0 = _weights("numerator_weights", numerator_weights, s0.size)
+    w1 = _weights("reference_weights", reference_weights, s1.size)
+    return s0, s1, w0, w1
+
+
 @dataclass(frozen=True)
 class HistogramCalibration:
     r"""The calibrated log ratio log p̂(s|θ₀)/p̂(s|θ₁) from weighted histograms of a score.
@@ -90,9 +103,7 @@ class HistogramCalibration:
             raise ConfigError(f"bins must be an integer ≥ 1, got {bins!r}")
         if not (math.isfinite(smoothing) and smoothing >= 0):
             raise ConfigError(f"smoothing must be a finite number ≥ 0, got {smoothing!r}")
-        s0, s1 = _scores("numerator", numerator), _scores("reference", reference)
-        w0 = _weights("numerator_weights", numerator_weights, s0.size)
-        w1 = _weights("reference_weights", reference_weights, s1.size)
+        s0, s1, w0, w1 = _samples(numerator, reference, numerator_weights, reference_weights)
         inner = np.quantile(np.concatenate([s0, s1]), np.linspace(0, 1, bins + 1)[1:-1])
         edges = np.concatenate([[-np.inf], inner, [np.inf]])
         h0 = np.histogram(s0, edges, weights=w0)[0]
@@ -185,9 +196,7 @@ class IsotonicCalibration:
         reference_weights: ArrayLike | None = None,
     ) -> "IsotonicCalibration":
         """Fit c(s) on the scores of both hypotheses."""
-        s0, s1 = _scores("numerator", numerator), _scores("reference", reference)
-        w0 = _weights("numerator_weights", numerator_weights, s0.size)
-        w1 = _weights("reference_weights", reference_weights, s1.size)
+        s0, s1, w0, w1 = _samples(numerator, reference, numerator_weights, reference_weights)
         x = np.concatenate([s0, s1])
         y = np.concatenate([np.ones(s0.size), np.zeros(s1.size)])
         w = np.concatenate([w0 / w0.sum(), w1 / w1.sum()])
@@ -252,9 +261,7 @@ class KdeCalibration:
         """Keep the scores; the bandwidth is ``scale`` × Scott's rule of the pooled scores."""
         if not (math.isfinite(scale) and scale > 0):
             raise ConfigError(f"scale must be a finite number > 0, got {scale!r}")
-        s0, s1 = _scores("numerator", numerator), _scores("reference", reference)
-        w0 = _weights("numerator_weights", numerator_weights, s0.size)
-        w1 = _weights("reference_weights", reference_weights, s1.size)
+        s0, s1, w0, w1 = _samples(numerator, reference, numerator_weights, reference_weights)
         pooled = np.concatenate([s0, s1])
         spread = float(np.std(pooled))
         if spread == 0:
