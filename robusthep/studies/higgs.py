@@ -496,20 +496,22 @@ def _run_task(task: _Task) -> dict[str, list[Any]]:
     truths: list[dict[str, float]] = []
     histograms: list[np.ndarray | None] = []  # None: an empty pseudo-experiment
     pending: list[tuple[int, Table]] = []  # drawn, not yet scored: ≲ SCORE_BATCH_EVENTS events
+    size = 0  # events in pending
     for index, seed in enumerate(task.seeds):
         rng = np.random.default_rng(seed)
         truths.append({name: float(prior.sample(rng)) for name, prior in priors.items()})
         histograms.append(None)
         try:
-            pending.append((index, task.sampler.sample(task.mu, truths[-1], seed=seed).table))
+            table = task.sampler.sample(task.mu, truths[-1], seed=seed).table
+            pending.append((index, table))
+            size += len(table["weight"])
         except EmptyPseudoExperimentError:
             pass
-        size = sum(len(table["weight"]) for _, table in pending)
         if pending and (size >= SCORE_BATCH_EVENTS or index == len(task.seeds) - 1):
             scored = task.measurement.counts_many([table for _, table in pending])
             for (position, _), counts in zip(pending, scored, strict=True):
                 histograms[position] = counts
-            pending = []
+            pending, size = [], 0
     for truth, counts in zip(truths, histograms, strict=True):
         if counts is None:
             best, low, high, converged, empty = None, math.nan, math.nan, False, True
