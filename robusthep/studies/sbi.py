@@ -344,37 +344,48 @@ def _train_ratio(
     train: Table, validation: Table, config: SbiConfig, progress: bool
 ) -> tuple[RatioEstimator, dict[str, Any]]:
     """The parametrised classifier, early-stopped on the validation events."""
-    data = _ratio_data(train, config, config.copies, config.seed + 1)
-    checks = _ratio_data(validation, config, max(config.copies // 2, 2), config.seed + 3)
-    x = data[0].numpy()
-    mean, std = _standardisation(x)
-    model = seeded(
-        lambda: RatioEstimator(
-            x.shape[1],
+    return _train(
+        lambda features, mean, std: RatioEstimator(
+            features,
             parameters=1,
             hidden=config.hidden,
             theta_range=[(config.theta_low, config.theta_high)],
             x_mean=mean,
             x_std=std,
         ),
-        config.seed,
-    )
-    return model, _fit_early_stopped(
-        model, ratio_loss, data, checks, config, config.epochs, progress
+        _ratio_data,
+        ratio_loss,
+        (train, validation),
+        config,
+        epochs=config.epochs,
+        seeds=(1, 3),
+        progress=progress,
     )
 
 
-def _fit_early_stopped(
-    model: torch.nn.Module,
+def _train(
+    build: Callable[[int, np.ndarray, np.ndarray], torch.nn.Module],
+    make_data: Callable[[Table, "SbiConfig", int, int], tuple[torch.Tensor, ...]],
     loss: Callable[..., torch.Tensor],
-    data: tuple[torch.Tensor, ...],
-    checks: tuple[torch.Tensor, ...],
+    tables: tuple[Table, Table],
     config: "SbiConfig",
+    *,
     epochs: int,
+    seeds: tuple[int, int],
     progress: bool,
-) -> dict[str, Any]:
-    """Train ``model`` with the shared trainer, early-stopped on ``checks``; leave it in eval
-    mode and return what the results record of the training."""
+) -> tuple[Any, dict[str, Any]]:
+    """Build a model on the standardisation of shifted training copies and train it with
+    the shared trainer, early-stopped on shifted validation copies; leave it in eval mode.
+
+    ``make_data(table, config, copies, seed)`` makes the tensors (x first); ``seeds`` are
+    the offsets from ``config.seed`` of the training and validation copies. Returns the
+    model and what the results record of the training.
+    """
+    train, validation = tables
+    data = make_data(train, config, config.copies, config.seed + seeds[0])
+    checks = make_data(validation, config, max(config.copies // 2, 2), config.seed + seeds[1])
+    mean, std = _standardisation(data[0].numpy())
+    model = seeded(lambda: build(data[0].shape[1], mean, std), config.seed)
     result = fit(
         model,
         loss,
@@ -388,7 +399,11 @@ def _fit_early_stopped(
         progress=progress,
     )
     model.eval()
-    return {"rows": len(data[0]), "epochs": len(result.history), "best_epoch": result.best_epoch}
+    return model, {
+        "rows": len(data[0]),
+        "epochs": len(result.history),
+        "best_epoch": result.best_epoch,
+    }
 
 
 def _flow_data(table: Table, config: SbiConfig, copies: int, seed: int) -> tuple[torch.Tensor, ...]:
@@ -410,13 +425,9 @@ def _train_flow(
     train: Table, validation: Table, config: SbiConfig, progress: bool
 ) -> tuple[ConditionalFlow, dict[str, Any]]:
     """The flow p(x | tes), early-stopped on the validation events."""
-    data = _flow_data(train, config, config.copies, config.seed + 2)
-    checks = _flow_data(validation, config, max(config.copies // 2, 2), config.seed + 4)
-    x = data[0].numpy()
-    mean, std = _standardisation(x)
-    model = seeded(
-        lambda: ConditionalFlow(
-            x.shape[1],
+    return _train(
+        lambda features, mean, std: ConditionalFlow(
+            features,
             1,
             theta_range=[(config.theta_low, config.theta_high)],
             transforms=config.flow_transforms,
@@ -424,10 +435,13 @@ def _train_flow(
             x_mean=mean,
             x_std=std,
         ),
-        config.seed,
-    )
-    return model, _fit_early_stopped(
-        model, flow_loss, data, checks, config, config.flow_epochs, progress
+        _flow_data,
+        flow_loss,
+        (train, validation),
+        config,
+        epochs=config.flow_epochs,
+        seeds=(2, 4),
+        progress=progress,
     )
 
 
