@@ -145,24 +145,58 @@ class NeymanBelt:
         )
 
     def _invert(
-        self, curve: np.ndarray, value: float, plateau: str = "middle"
-    ) -> tuple[float, int]:
-        """The μ where the (non-decreasing) interpolated curve reaches ``value``; −1/0/+1 side.
+        self, curve: np.ndarray, values: np.ndarray, plateau: str = "middle"
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The μ where the (non-decreasing) interpolated curve reaches each of ``values``.
 
-        Where the curve is flat at ``value`` (an estimator piled up at a boundary, or a
-        discrete one), ``plateau`` picks the plateau's ``first``, ``last`` or ``middle`` μ.
+        Returns the μ values and their sides: −1 below the curve's range (μ set to the
+        grid's first point), +1 above it (its last), 0 inside. Where the curve is flat at a
+        value (an estimator piled up at a boundary, or a discrete one), ``plateau`` picks
+        the plateau's ``first``, ``last`` or ``middle`` μ.
         """
         dense = np.linspace(self.grid[0], self.grid[-1], _DENSE)
-        values = np.interp(dense, self.grid, curve)
-        if value < values[0]:
-            return float(self.grid[0]), -1
-        if value > values[-1]:
-            return float(self.grid[-1]), 1
+        levels = np.interp(dense, self.grid, curve)
         # The first and last dense points where the curve crosses.
-        first = int(np.searchsorted(values, value, side="left"))
-        last = int(np.searchsorted(values, value, side="right"))
-        index = {"first": first, "last": max(last - 1, first), "middle": (first + last) // 2}
-        return float(dense[min(max(index[plateau], 0), _DENSE - 1)]), 0
+        first = np.searchsorted(levels, values, side="left")
+        last = np.searchsorted(levels, values, side="right")
+        index = {
+            "first": first,
+            "last": np.maximum(last - 1, first),
+            "middle": (first + last) // 2,
+        }[plateau]
+        mu = dense[np.clip(index, 0, _DENSE - 1)]
+        side = np.where(values < levels[0], -1, np.where(values > levels[-1], 1, 0))
+        mu = np.where(side < 0, self.grid[0], np.where(side > 0, self.grid[-1], mu))
+        return mu, side
+
+    def _endpoints(
+        self, estimates: np.ndarray
+    ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+        """The lower and upper endpoints (with their sides) for finite estimates.
+
+        The interval is every μ with low(μ) ≤ μ̂ ≤ high(μ): from the first μ whose upper
+        quantile reaches μ̂ to the last whose lower quantile does (a plateau of a quantile
+        at μ̂ belongs to the interval whole; its middle would under-cover).
+        """
+        return self._invert(self.high, estimates, "first"), self._invert(
+            self.low, estimates, "last"
+        )
+
+    def bounds(self, estimates: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+        """The endpoints of the intervals of many estimates at once, as :meth:`interval`'s.
+
+        A non-finite estimate (a failed fit) gets NaN endpoints.
+
+        Example:
+            >>> belt = NeymanBelt.calibrate([0.0, 1.0, 2.0], [[-1, 0, 1], [0, 1, 2], [1, 2, 3]])
+            >>> low, high = belt.bounds([1.0, np.nan])
+            >>> low.round(2).tolist(), high.round(2).tolist()
+            ([0.32, nan], [1.68, nan])
+        """
+        values = np.asarray(estimates, dtype=float).reshape(-1)
+        finite = np.isfinite(values)
+        (low, _), (high, _) = self._endpoints(np.where(finite, values, 0.0))
+        return np.where(finite, low, np.nan), np.where(finite, high, np.nan)
 
     def interval(self, estimate: float, *, strict: bool = False) -> NeymanInterval:
         """The Neyman interval and bias-corrected estimate for an observed μ̂.
@@ -177,12 +211,10 @@ class NeymanBelt:
         """
         if not math.isfinite(estimate):
             return NeymanInterval(math.nan, math.nan, math.nan, estimate, False, False, False)
-        # The interval is every μ with low(μ) ≤ μ̂ ≤ high(μ): from the first μ whose upper
-        # quantile reaches μ̂ to the last whose lower quantile does (a plateau of a quantile
-        # at μ̂ belongs to the interval whole; its middle would under-cover).
-        low, low_side = self._invert(self.high, estimate, "first")
-        high, high_side = self._invert(self.low, estimate, "last")
-        point, _ = self._invert(self.median, estimate)
+        (low, low_side), (high, high_side) = (
+            (float(mu[0]), int(side[0])) for mu, side in self._endpoints(np.array([estimate]))
+        )
+        point = float(self._invert(self.median, np.array([estimate]))[0][0])
         outside = high_side < 0 or low_side > 0
         if outside and strict:
             raise OutsideGridError(

@@ -81,3 +81,24 @@ def test_an_estimator_piled_up_at_the_grid_edge_never_under_covers():
         intervals = [belt.interval(float(x)) for x in estimates(truth, 4000)]
         result = coverage([i.low for i in intervals], [i.high for i in intervals], truth)
         assert result.fraction > 0.6827 - 2 * result.error, truth
+
+
+@given(
+    slope=st.floats(0.5, 2.0),
+    bias=st.floats(-0.5, 0.5),
+    noise=st.floats(0.05, 0.5),
+    seed=st.integers(0, 2**16),
+)
+def test_bounds_of_many_estimates_are_the_intervals_one_by_one(slope, bias, noise, seed):
+    rng = np.random.default_rng(seed)
+    grid = np.linspace(0.0, 3.0, 7)
+    belt = NeymanBelt.calibrate(grid, list(_toy_estimates(grid, slope, bias, noise, 200, rng)))
+    # Estimates inside, beyond both ends of the belt, on a quantile plateau, and failed.
+    estimates = np.concatenate(
+        [rng.uniform(belt.low[0] - 1, belt.high[-1] + 1, 50), belt.low[:2], [np.nan]]
+    )
+    low, high = belt.bounds(estimates)
+    one_by_one = [belt.interval(float(x)) for x in estimates]
+    np.testing.assert_array_equal(low, [i.low for i in one_by_one])
+    np.testing.assert_array_equal(high, [i.high for i in one_by_one])
+    assert np.isnan(low[-1]) and np.isnan(high[-1])
