@@ -4,9 +4,11 @@ simulation-based inference (likelihood ratios, CARL, flows, NRE, AVO, pivot)."""
 from robusthep.infer.coverage import (
     ONE_SIGMA,
     Coverage,
+    WidthRatio,
     challenge_score,
     chance_outside,
     coverage,
+    width_ratio,
 )
 from robusthep.infer.errors import (
     EmptyPseudoExperimentError,
@@ -62,10 +64,12 @@ __all__ = [
     "PseudoExperiment",
     "PseudoExperimentSampler",
     "ShapeSystematic",
+    "WidthRatio",
     "chance_outside",
     "challenge_score",
     "coverage",
     "expected_yields",
+    "width_ratio",
     # Simulation-based inference (issue 9).
     "AVOResult",
     "CalibrationError",
