@@ -25,6 +25,28 @@ __all__ = [
 MU_BOUNDS = (-2.0, 10.0)
 #: Bounds of every nuisance, in units of its prior width.
 ALPHA_BOUNDS = (-5.0, 5.0)
+#: scipy's TNC status "Linear search failed" (``scipy.optimize._tnc``: LSFAIL).
+_TNC_LINE_SEARCH_FAILED = 4
+#: Where ``kink_starts`` puts an asymmetric shape nuisance, on each side of its kink.
+_KINK_START = 1.5
+#: A nuisance this close to 0 after a failed line search is taken as sitting on its kink.
+_KINK = 1e-6
+#: A negative α too small to move the expectation, to read the lower branch's slope.
+_KINK_PROBE = 1e-300
+#: Slack on the signs of the one-sided derivatives at a kink (NLL units per prior σ).
+_KINK_TOLERANCE = 1e-6
+#: A point whose Newton decrement (the NLL a Newton step would still gain) is below this
+#: is a minimum: at one σ the NLL rises by ½.
+_DECREMENT = 1e-6
+
+
+def _converged(result: Any, how: str) -> Any:
+    """``result`` (scipy's ``OptimizeResult``) marked as converged, saying ``how``."""
+    result.success = True
+    result.message = f"{result.message}; {how}"
+    return result
+
+
 #: The interpolation codes that make pyhf's model of :meth:`BinnedLikelihood.workspace` this one.
 PYHF_SETTINGS = {"normsys": {"interpcode": "code1"}, "histosys": {"interpcode": "code0"}}
 #: Expected counts are floored here so that a bin emptied by a shift keeps a finite NLL.
@@ -122,6 +144,12 @@ class BinnedLikelihood:
         norms: normalisation systematics.
         edges: the bin edges (for the workspace's record only).
 
+    Attributes:
+        names: the parameters, ``["mu", shapes…, norms…]``.
+        asymmetric: indices (into ``shapes``) of the shapes whose down template is not
+            the mirror of the up one: the NLL has a kink at their α = 0 (see
+            ``kink_starts`` of :meth:`fit`).
+
     Example:
         >>> model = BinnedLikelihood({"s": np.array([5.0, 10.0]), "b": np.array([50.0, 10.0])},
         ...                          signal="s")
@@ -198,6 +226,12 @@ class BinnedLikelihood:
         ).reshape(len(self.norms), len(self.processes))
         self.signal_row = self.processes.index(signal)
         self.n_shapes = len(self.shapes)
+        # Shapes whose down template is not the mirror of the up one: a kink at α = 0.
+        self.asymmetric = [
+            k
+            for k in range(self.n_shapes)
+            if not np.allclose(self.up[k], self.down[k], rtol=1e-3, atol=1e-9)
+        ]
         self.bounds = [MU_BOUNDS] + [ALPHA_BOUNDS] * (len(self.names) - 1)
 
     @property
@@ -259,6 +293,7 @@ class BinnedLikelihood:
         start: ArrayLike | None = None,
         max_iterations: int = 500,
         strict: bool = False,
+        kink_starts: bool = False,
     ) -> FitResult:
         """Minimise the NLL over μ and every nuisance (or the nuisances only, at ``fixed_mu``).
 
@@ -268,9 +303,16 @@ class BinnedLikelihood:
             start: the starting point ``[μ, α…]`` (default μ = 1, α = 0).
             max_iterations: the minimiser's iteration limit.
             strict: raise :class:`FitError` instead of returning ``converged=False``.
+            kink_starts: also start from each asymmetric shape nuisance (one whose up and
+                down templates differ, :attr:`asymmetric`) at ±1.5 and keep the lowest
+                minimum. Code-0 interpolation changes slope at α = 0; with asymmetric
+                templates and thousands of events the NLL can have a minimum on each side,
+                and a local minimiser finds the one nearer its start: on 23 000-event
+                pseudo-experiments of the higgs study one fit in five lay up to ΔNLL ≈ 1.3
+                above the lower one (docs/higgs.md). Costs 1 + 4 fits for two such shapes.
 
         Returns:
-            A :class:`FitResult`.
+            A :class:`FitResult`; ``evaluations`` counts every start's.
         """
         data = self._check_counts(counts)
         theta0 = np.zeros(len(self.names))
@@ -281,17 +323,25 @@ class BinnedLikelihood:
         if fixed_mu is not None:
             theta0[0] = fixed_mu
             bounds[0] = (fixed_mu, fixed_mu)
-        result = minimize(
-            self._nll_and_gradient,
-            theta0,
-            args=(data,),
-            jac=True,
-            # TNC: a truncated Newton method in C with no BLAS call; L-BFGS-B's tiny BLAS
-            # calls cost milliseconds each when OpenBLAS threads compete for busy cores.
-            method="TNC",
-            bounds=bounds,
-            options={"maxfun": max_iterations, "ftol": 1e-10, "xtol": 1e-8, "gtol": 1e-7},
-        )
+        starts = [theta0]
+        if kink_starts:
+            for k in self.asymmetric:
+                for side in (-1.0, 1.0):
+                    other = theta0.copy()
+                    other[1 + k] = side * _KINK_START
+                    starts.append(other)
+        result, evaluations = None, 0
+        for point in starts:
+            candidate = self._minimize(point, data, bounds, max_iterations)
+            evaluations += int(candidate.nfev)
+            if candidate.status == _TNC_LINE_SEARCH_FAILED:
+                candidate, more = self._rescue(candidate, data, bounds, max_iterations)
+                evaluations += more
+            # The first start's result, replaced by any converged one with a lower NLL.
+            if result is None or (
+                candidate.success and (not result.success or candidate.fun < result.fun)
+            ):
+                result = candidate
         theta = result.x
         converged = bool(result.success) and bool(np.isfinite(result.fun))
         at_bound = fixed_mu is None and theta[0] in MU_BOUNDS
@@ -304,14 +354,117 @@ class BinnedLikelihood:
             float(result.fun),
             converged,
             message,
-            int(result.nfev),
+            evaluations,
         )
         if strict and not converged:
             raise FitError(f"the fit did not converge: {message}")
         return fit
 
+    def _minimize(
+        self, theta0: np.ndarray, data: np.ndarray, bounds: list[tuple[float, float]], maxfun: int
+    ) -> Any:
+        """One TNC minimisation of the NLL from ``theta0`` (scipy's ``OptimizeResult``)."""
+        return minimize(
+            self._nll_and_gradient,
+            theta0,
+            args=(data,),
+            jac=True,
+            # TNC: a truncated Newton method in C with no BLAS call; L-BFGS-B's tiny BLAS
+            # calls cost milliseconds each when OpenBLAS threads compete for busy cores.
+            method="TNC",
+            bounds=bounds,
+            options={"maxfun": maxfun, "ftol": 1e-10, "xtol": 1e-8, "gtol": 1e-7},
+        )
+
+    def _rescue(
+        self, result: Any, data: np.ndarray, bounds: list[tuple[float, float]], maxfun: int
+    ) -> tuple[Any, int]:
+        """Finish a minimisation whose line search failed; the result and its evaluations.
+
+        Two causes, seen with thousands of events a pseudo-experiment (an NLL ~10⁵):
+
+        - at the minimum, rounding leaves the line search no decrease to find. A restart
+          from where it stopped then converges, or fails again at a point whose Newton
+          decrement ``½ gᵀ H⁻¹ g`` (the NLL still to gain, ``H`` the Fisher information
+          plus the constraints) is below ``_DECREMENT``: the minimum, to far better than
+          an interval needs (Δ NLL = ½ at one σ);
+        - a nuisance sits on its kink at 0 (code-0 shapes and code-1 normalisations
+          change slope there), where the minimum often lies and where a Newton step that
+          crosses the kink fails. The nuisances at 0 are pinned there and the rest
+          minimised; the kink is a minimum when the NLL rises on both of its sides;
+          otherwise they are freed again and the fit restarted from that point.
+
+        A result found to be at the minimum is marked ``success`` with a message that says
+        how; one that is not keeps TNC's failure.
+        """
+        restart = self._minimize(result.x, data, bounds, maxfun)
+        evaluations = int(restart.nfev)
+        if restart.status != _TNC_LINE_SEARCH_FAILED:
+            return restart, evaluations
+        theta = restart.x.copy()
+        if self._decrement(theta, data, bounds) < _DECREMENT:
+            return _converged(restart, "at the minimum (Newton decrement < 1e-6)"), evaluations
+        kinks = [i for i in range(1, len(theta)) if abs(theta[i]) < _KINK and bounds[i][0] < 0]
+        if not kinks:
+            return restart, evaluations
+        theta[kinks] = 0.0
+        pinned = [(0.0, 0.0) if i in kinks else b for i, b in enumerate(bounds)]
+        inner = self._minimize(theta, data, pinned, maxfun)
+        evaluations += int(inner.nfev)
+        at_minimum = inner.success or self._decrement(inner.x, data, pinned) < _DECREMENT
+        if at_minimum and self._kinks_are_minima(inner.x, data, kinks):
+            return _converged(inner, "at the minimum, with nuisances on their kink at 0"), (
+                evaluations
+            )
+        final = self._minimize(inner.x, data, bounds, maxfun)
+        return final, evaluations + int(final.nfev)
+
+    def _decrement(
+        self, theta: np.ndarray, data: np.ndarray, bounds: list[tuple[float, float]]
+    ) -> float:
+        """The Newton decrement ``½ gᵀ H⁻¹ g`` over the parameters free to move.
+
+        A parameter is not free when its bounds fix it, or when it sits on a bound with
+        the gradient pushing it outwards.
+        """
+        expected, jacobian = self._expected_and_gradient(theta)
+        gradient = self._nll_and_gradient(theta, data)[1]
+        clipped = np.maximum(expected, _FLOOR)
+        hessian = (jacobian * (data / clipped**2)) @ jacobian.T
+        hessian[1:, 1:] += np.eye(len(theta) - 1)  # the Gaussian constraints
+        free = [
+            i
+            for i, (low, high) in enumerate(bounds)
+            if low < high
+            and not (theta[i] <= low and gradient[i] > 0)
+            and not (theta[i] >= high and gradient[i] < 0)
+        ]
+        if not free:
+            return 0.0
+        g = gradient[free]
+        try:
+            return float(0.5 * g @ np.linalg.solve(hessian[np.ix_(free, free)], g))
+        except np.linalg.LinAlgError:
+            return math.inf
+
+    def _kinks_are_minima(self, theta: np.ndarray, data: np.ndarray, kinks: list[int]) -> bool:
+        """Whether the NLL rises on both sides of each nuisance pinned at its kink (α = 0)."""
+        right = self._nll_and_gradient(theta, data)[1]  # α = 0 takes the upper branch
+        for i in kinks:
+            below = theta.copy()
+            below[i] = -_KINK_PROBE  # the lower branch's slope, the point unmoved
+            left = self._nll_and_gradient(below, data)[1][i]
+            if not (right[i] >= -_KINK_TOLERANCE and left <= _KINK_TOLERANCE):
+                return False
+        return True
+
     def profile_interval(
-        self, counts: ArrayLike, *, threshold: float = 1.0, max_iterations: int = 500
+        self,
+        counts: ArrayLike,
+        *,
+        threshold: float = 1.0,
+        max_iterations: int = 500,
+        kink_starts: bool = False,
     ) -> ProfileInterval:
         """The profile-likelihood interval ``2 (NLL(μ, θ̂̂) − NLL(μ̂, θ̂)) ≤ threshold``.
 
@@ -322,6 +475,7 @@ class BinnedLikelihood:
             counts: observed counts per bin.
             threshold: the ``2 ΔNLL`` level (1 for 68.27%, 3.84 for 95%).
             max_iterations: the minimiser's iteration limit of every fit.
+            kink_starts: every fit also starts on both sides of each kink (:meth:`fit`).
 
         Returns:
             A :class:`ProfileInterval`.
@@ -333,13 +487,19 @@ class BinnedLikelihood:
             >>> round(interval.low, 2), round(interval.high, 2)
             (0.9, 1.1)
         """
-        best = self.fit(counts, max_iterations=max_iterations)
+        best = self.fit(counts, max_iterations=max_iterations, kink_starts=kink_starts)
         if not best.converged:
             return ProfileInterval(best.mu, math.nan, math.nan, False, best)
         start = np.array(list(best.parameters.values()))
 
         def excess(mu: float) -> float:
-            profile = self.fit(counts, fixed_mu=mu, start=start, max_iterations=max_iterations)
+            profile = self.fit(
+                counts,
+                fixed_mu=mu,
+                start=start,
+                max_iterations=max_iterations,
+                kink_starts=kink_starts,
+            )
             return 2.0 * (profile.nll - best.nll) - threshold
 
         endpoints = [
