@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from robusthep.errors import ConfigError
-from robusthep.infer import FeatureMismatchError
+from robusthep.infer import FeatureMismatchError, NeymanBelt
 from robusthep.report import RunFolder
 from robusthep.studies.higgs import Classifier, HiggsConfig, run_higgs
 
@@ -164,6 +164,84 @@ def test_summary_counts_misses_against_chance_and_pulls_include_the_belt_noise()
     )
     assert exact["pull_chi2"]["dof"] == 2
     assert exact["pull_chi2"]["p_value"] < belt["pull_chi2"]["p_value"] < 0.05
+
+
+def test_width_comparison_is_paired_and_carries_the_belts_noise():
+    from robusthep.studies.higgs import _width_comparison
+
+    rng = np.random.default_rng(0)
+    grid = np.linspace(0.0, 3.0, 7)
+
+    def method(scale, n_calibration):
+        # μ̂ = μ + scale·z: the Neyman width is ≈ 2·scale; the Wilks widths are given.
+        calibration = [mu + scale * rng.standard_normal(n_calibration) for mu in grid]
+        mu_hat = np.repeat([1.0, 2.0], 500) + scale * rng.standard_normal(1000)
+        low, high = NeymanBelt.calibrate(grid, calibration).bounds(mu_hat)
+        return {"calibration": calibration, "mu_hat_all": mu_hat, "neyman_width": high - low}
+
+    shared = rng.gamma(30.0, 0.02, 1000)
+    raw = {"baseline": method(0.3, 4000), "aware": method(0.27, 4000)}
+    raw["baseline"] |= {"wilks_width": shared}
+    raw["aware"] |= {"wilks_width": 0.9 * shared + 0.01 * rng.standard_normal(1000)}
+    raw["aware"]["wilks_width"][3] = np.nan  # a failed fit: excluded and counted
+    result = _width_comparison(raw, grid, seed=0)["aware"]
+    assert result["wilks"]["value"] == pytest.approx(0.9, abs=0.003)
+    assert result["wilks"]["excluded"] == 1
+    neyman = result["neyman"]
+    assert neyman["value"] == pytest.approx(0.9, abs=0.03)
+    # 4 000 per node: each belt's width is known to ≈ 1%, so the ratio's to ≈ 1.5%;
+    # the pseudo-experiments, all inside the belt's linear part, add nothing.
+    assert 0.004 < neyman["belt_error"] < 0.03
+    assert neyman["error"] == pytest.approx(
+        np.hypot(neyman["belt_error"], neyman["pseudo_experiment_error"])
+    )
+
+
+def test_shifted_copies_are_regrouped_by_event_with_missing_copies_weightless():
+    from robusthep.studies.higgs import _by_event, _copy_spread
+
+    # Three copies of events 0–2; a shift moved event 1 out of the second copy.
+    events = np.array([0, 1, 2, 0, 2, 0, 1, 2])
+    values = torch.arange(8.0)
+    weights = torch.ones(8)
+    grouped, grouped_weights = _by_event([values, weights], events, [3, 2, 3])
+    assert grouped.tolist() == [[0.0, 3.0, 5.0], [1.0, 0.0, 6.0], [2.0, 4.0, 7.0]]
+    assert grouped_weights.tolist() == [[1.0, 1.0, 1.0], [1.0, 0.0, 1.0], [1.0, 1.0, 1.0]]
+    # The missing copy is ignored: event 1's logits are 1 and 6 only.
+    spread = _copy_spread(grouped, grouped_weights)
+    expected = (np.var([0, 3, 5]) + np.var([1, 6]) + np.var([2, 4, 7])) / 3
+    assert float(spread) == pytest.approx(expected)
+
+
+@pytest.fixture(scope="module")
+def tiny_sample(tmp_path_factory):
+    from robusthep.parallel import Executor
+    from robusthep.sim import HiggsSettings, generate_higgs
+
+    settings = HiggsSettings(events=300, shard_events=150, fast=True, seed=5)
+    folder = tmp_path_factory.mktemp("higgs") / "sample"
+    sample = generate_higgs(settings, output=folder, executor=Executor("local", workers=1))
+    return dict(sample.columns)
+
+
+def test_the_invariance_penalty_makes_the_score_move_less_under_the_shifts(tiny_sample, one_thread):
+    from robusthep.sim import apply_systematics
+    from robusthep.studies.higgs import SIGNAL, train_classifier
+
+    yields = {name: 100.0 for name in ("ztautau", "ttbar", "diboson")} | {SIGNAL: 30.0}
+    config = HiggsConfig.quick().model_copy(update={"epochs": 15, "hidden": (32,)})
+    tagged = tiny_sample | {"row": np.arange(len(tiny_sample["weight"]))}
+    shifted = apply_systematics(tagged, {"tes": 1.02, "jes": 1.02, "soft_met": 6.0}, seed=9)
+    movement = {}
+    for invariance in (0.0, 3000.0):
+        update = {"invariance": invariance}
+        classifier = train_classifier(
+            tiny_sample, yields, config.model_copy(update=update), aware=True
+        )
+        nominal = classifier.scores(tiny_sample)[shifted["row"]]
+        movement[invariance] = float(np.mean(np.abs(classifier.scores(shifted) - nominal)))
+    # seeds 0, 1, 2 gave 0.34, 0.56, 0.23 of the unpenalised movement
+    assert movement[3000.0] < 0.7 * movement[0.0]
 
 
 CONFIGS = sorted((Path(__file__).parents[2] / "docs" / "configs" / "higgs").glob("*.toml"))
