@@ -40,6 +40,12 @@ _KINK_TOLERANCE = 1e-6
 _DECREMENT = 1e-6
 
 
+def _line_search_failed(result: Any) -> bool:
+    """Whether TNC stopped on a failed line search; a result with every variable fixed by
+    its bounds (a profile point of a model with no nuisance) carries no status at all."""
+    return result.get("status") == _TNC_LINE_SEARCH_FAILED
+
+
 def _converged(result: Any, how: str) -> Any:
     """``result`` (scipy's ``OptimizeResult``) marked as converged, saying ``how``."""
     result.success = True
@@ -334,7 +340,7 @@ class BinnedLikelihood:
         for point in starts:
             candidate = self._minimize(point, data, bounds, max_iterations)
             evaluations += int(candidate.nfev)
-            if candidate.status == _TNC_LINE_SEARCH_FAILED:
+            if _line_search_failed(candidate):
                 candidate, more = self._rescue(candidate, data, bounds, max_iterations)
                 evaluations += more
             # The first start's result, replaced by any converged one with a lower NLL.
@@ -399,7 +405,7 @@ class BinnedLikelihood:
         """
         restart = self._minimize(result.x, data, bounds, maxfun)
         evaluations = int(restart.nfev)
-        if restart.status != _TNC_LINE_SEARCH_FAILED:
+        if not _line_search_failed(restart):
             return restart, evaluations
         theta = restart.x.copy()
         if self._decrement(theta, data, bounds) < _DECREMENT:
