@@ -27,6 +27,9 @@ MU_BOUNDS = (-2.0, 10.0)
 ALPHA_BOUNDS = (-5.0, 5.0)
 #: scipy's TNC status "Linear search failed" (``scipy.optimize._tnc``: LSFAIL).
 _TNC_LINE_SEARCH_FAILED = 4
+#: TNC's status "all variables are fixed" (CONSTANT), which scipy's ``minimize`` leaves
+#: out of the result it returns without calling TNC when every bound is an equality.
+_TNC_CONSTANT = 5
 #: Where ``kink_starts`` puts an asymmetric shape nuisance, on each side of its kink.
 _KINK_START = 1.5
 #: A nuisance this close to 0 after a failed line search is taken as sitting on its kink.
@@ -38,12 +41,6 @@ _KINK_TOLERANCE = 1e-6
 #: A point whose Newton decrement (the NLL a Newton step would still gain) is below this
 #: is a minimum: at one σ the NLL rises by ½.
 _DECREMENT = 1e-6
-
-
-def _line_search_failed(result: Any) -> bool:
-    """Whether TNC stopped on a failed line search; a result with every variable fixed by
-    its bounds (a profile point of a model with no nuisance) carries no status at all."""
-    return result.get("status") == _TNC_LINE_SEARCH_FAILED
 
 
 def _converged(result: Any, how: str) -> Any:
@@ -340,7 +337,7 @@ class BinnedLikelihood:
         for point in starts:
             candidate = self._minimize(point, data, bounds, max_iterations)
             evaluations += int(candidate.nfev)
-            if _line_search_failed(candidate):
+            if candidate.status == _TNC_LINE_SEARCH_FAILED:
                 candidate, more = self._rescue(candidate, data, bounds, max_iterations)
                 evaluations += more
             # The first start's result, replaced by any converged one with a lower NLL.
@@ -369,8 +366,9 @@ class BinnedLikelihood:
     def _minimize(
         self, theta0: np.ndarray, data: np.ndarray, bounds: list[tuple[float, float]], maxfun: int
     ) -> Any:
-        """One TNC minimisation of the NLL from ``theta0`` (scipy's ``OptimizeResult``)."""
-        return minimize(
+        """One TNC minimisation of the NLL from ``theta0`` (scipy's ``OptimizeResult``,
+        always with a ``status``)."""
+        result = minimize(
             self._nll_and_gradient,
             theta0,
             args=(data,),
@@ -381,6 +379,8 @@ class BinnedLikelihood:
             bounds=bounds,
             options={"maxfun": maxfun, "ftol": 1e-10, "xtol": 1e-8, "gtol": 1e-7},
         )
+        result.setdefault("status", _TNC_CONSTANT)  # every variable fixed: TNC never ran
+        return result
 
     def _rescue(
         self, result: Any, data: np.ndarray, bounds: list[tuple[float, float]], maxfun: int
@@ -405,7 +405,7 @@ class BinnedLikelihood:
         """
         restart = self._minimize(result.x, data, bounds, maxfun)
         evaluations = int(restart.nfev)
-        if not _line_search_failed(restart):
+        if restart.status != _TNC_LINE_SEARCH_FAILED:
             return restart, evaluations
         theta = restart.x.copy()
         if self._decrement(theta, data, bounds) < _DECREMENT:
