@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from robusthep.parallel import Executor
-from robusthep.sim import PRIORS, HiggsSettings, generate_higgs
+from robusthep.sim import PRIORS, generate_higgs
 from robusthep.studies.higgs import (
     SHAPES,
     HiggsConfig,
@@ -45,13 +45,7 @@ def main() -> None:
     torch.set_num_threads(1)
     with arguments.config.open("rb") as stream:
         base = HiggsConfig(**tomllib.load(stream))
-    settings = HiggsSettings(
-        events=base.events,
-        seed=base.data_seed,
-        fast=base.fast,
-        shard_events=min(1_000, base.events),
-    )
-    dataset = generate_higgs(settings, executor=Executor("local", workers=1))
+    dataset = generate_higgs(base.sample_settings(), executor=Executor("local", workers=1))
     train, templates, pool = _split(dict(dataset.columns), base)
     sampler, yields = _sampler(pool, base)
     tables = []

@@ -159,6 +159,15 @@ class HiggsConfig(StudyConfig):
             workers=1,
         )
 
+    def sample_settings(self) -> HiggsSettings:
+        """The generated sample this study reads (from the cache, or generated first)."""
+        return HiggsSettings(
+            events=self.events,
+            seed=self.data_seed,
+            fast=self.fast,
+            shard_events=min(1_000, self.events),
+        )
+
 
 @dataclass
 class Classifier:
@@ -951,12 +960,7 @@ def run_higgs(
     started = time.perf_counter()
     folder.write_config(config.model_dump(mode="json"))
     executor = Executor(config.executor, workers=config.workers, address=config.address)
-    settings = HiggsSettings(
-        events=config.events,
-        seed=config.data_seed,
-        fast=config.fast,
-        shard_events=min(1_000, config.events),
-    )
+    settings = config.sample_settings()
     log(f"higgs: sample ({settings.events} events per process, cached by settings)")
     dataset = generate_higgs(settings, executor=executor, progress=progress)
     train, templates, pool = _split(dict(dataset.columns), config)
