@@ -61,6 +61,10 @@ EVENT = "_event"
 #: Belts re-calibrated on resampled pseudo-experiments, for the belt's share of the
 #: error of a Neyman width ratio.
 BELT_RESAMPLES = 100
+#: Seed stream of the pseudo-experiments at μ = 1 that every training is fitted to.
+SEED_SPREAD_STREAM = 3
+#: Bootstrap resamples of those pseudo-experiments, for their share of a ratio's error.
+SEED_SPREAD_RESAMPLES = 200
 
 
 def _silent(message: str) -> None:
@@ -136,6 +140,17 @@ class HiggsConfig(StudyConfig):
         description="fit also from both sides of each asymmetric shape nuisance's kink and "
         "keep the lowest minimum (BinnedLikelihood.fit): needed with thousands of events a "
         "pseudo-experiment, where the NLL has a minimum on each side; 5× the fits",
+    )
+    training_seeds: int = Field(
+        1,
+        ge=1,
+        description="trainings of every method, with seeds seed, seed + 1, …: beyond the "
+        "first (the one the coverage study uses) each is fitted to the same "
+        "seed_experiments pseudo-experiments at μ = 1, and a method's width over the "
+        "baseline's is averaged over trainings, its error including their spread",
+    )
+    seed_experiments: int = Field(
+        300, ge=10, description="pseudo-experiments at μ = 1 each training is fitted to"
     )
     executor: Literal["local", "ray"] = "local"
     workers: int | None = Field(None, ge=1)
@@ -543,6 +558,33 @@ class Measurement:
         return [np.histogram(s, edges)[0].astype(float) for s in scores]
 
 
+def _train_measurement(
+    method: str,
+    train: Table,
+    templates: Table,
+    yields: Mapping[str, float],
+    config: HiggsConfig,
+    executor: Executor,
+    *,
+    progress: bool = False,
+) -> tuple[Measurement, float | None]:
+    """Train one method's classifier (with ``config.seed``) and build its likelihood.
+
+    Returns the measurement and the seconds its flow ensemble took (None: no flows).
+    """
+    ratios, flow_seconds = None, None
+    if method == "flows":
+        tick = time.perf_counter()
+        ratios = train_flow_ensemble(train, yields, config, executor)
+        flow_seconds = time.perf_counter() - tick
+    classifier = train_classifier(
+        train, yields, config, aware=method != "baseline", ratios=ratios, progress=progress
+    )
+    shapes = config.flow_shapes if method == "flows" else SHAPES
+    likelihood = build_likelihood(templates, classifier, yields, config, shapes=shapes)
+    return Measurement(method, classifier, likelihood), flow_seconds
+
+
 @dataclass(frozen=True)
 class _Task:
     """One chunk of pseudo-experiments for a worker: a method, a true μ, seeds."""
@@ -810,6 +852,110 @@ def _width_comparison(
     return comparison
 
 
+def _central_range(mu_hat: np.ndarray) -> np.ndarray:
+    """The central 68.27% range of μ̂ along the last axis; failed fits (NaN) left out."""
+    low, high = np.nanquantile(mu_hat, [(1 - ONE_SIGMA) / 2, (1 + ONE_SIGMA) / 2], axis=-1)
+    return high - low
+
+
+def _training_spread(mu_hat: Mapping[str, np.ndarray], seed: int) -> dict[str, Any]:
+    """Each method's μ̂ range per training, and its ratio to the baseline's over trainings.
+
+    ``mu_hat[method]`` holds one row per training seed: μ̂ of the *same* pseudo-experiments
+    at μ = 1 (NaN where a fit failed, counted). The central 68.27% range of μ̂ is what a
+    Neyman interval's width follows, its belt at μ being that range of the calibration μ̂.
+    The ratio to the baseline is taken per training (row k with the baseline's row k) and
+    averaged; its error adds in quadrature the trainings' spread over √K and the
+    pseudo-experiments' share (the spread of the mean ratio over bootstrap resamples of
+    the pseudo-experiments, the same resample for every row).
+    """
+    rng = np.random.default_rng(seed)
+    ranges = {method: _central_range(values) for method, values in mu_hat.items()}
+    resamples = []
+    n = next(iter(mu_hat.values())).shape[1]
+    for _ in range(SEED_SPREAD_RESAMPLES):
+        rows = rng.integers(0, n, n)
+        resamples.append({m: _central_range(v[:, rows]) for m, v in mu_hat.items()})
+    out: dict[str, Any] = {}
+    for method, values in mu_hat.items():
+        entry: dict[str, Any] = {
+            "range": quantity(ranges[method].tolist(), "1", note="per training seed"),
+            "failed": quantity(int(np.isnan(values).sum()), "count"),
+        }
+        if method != "baseline" and "baseline" in mu_hat:
+            ratios = ranges[method] / ranges["baseline"]
+            spread = float(ratios.std(ddof=1)) if len(ratios) > 1 else math.nan
+            training_error = spread / math.sqrt(len(ratios))
+            experiment_error = float(
+                np.std([np.mean(r[method] / r["baseline"]) for r in resamples], ddof=1)
+            )
+            entry["ratio_per_training"] = quantity(ratios.tolist(), "1")
+            entry["ratio"] = quantity(
+                float(ratios.mean()),
+                "1",
+                error=math.hypot(training_error, experiment_error),
+                seed_std=spread,
+                training_error=training_error,
+                pseudo_experiment_error=experiment_error,
+                note="mean over trainings of the μ̂ range over the baseline's (< 1: narrower)",
+            )
+        out[method] = entry
+    return out
+
+
+def _seed_spread(
+    measurements: Mapping[str, Measurement],
+    parts: tuple[Table, Table],
+    yields: Mapping[str, float],
+    sampler: PseudoExperimentSampler,
+    config: HiggsConfig,
+    executor: Executor,
+    *,
+    progress: bool,
+    log: Log,
+) -> dict[str, Any]:
+    """Train every method ``training_seeds`` times and fit each training to the same data.
+
+    The first training is the study's own (``measurements``); the others use the seeds
+    after it. Every training is fitted to the same ``seed_experiments`` pseudo-experiments
+    at μ = 1 (their seeds depend on ``config.seed`` alone); see :func:`_training_spread`.
+    """
+    train, templates = parts
+    seeds = [config.seed + k for k in range(config.training_seeds)]
+    mu_hat: dict[str, list[list[float]]] = {method: [] for method in measurements}
+    asimov: dict[str, list[float]] = {method: [] for method in measurements}
+    for seed in seeds:
+        trained = config.model_copy(update={"seed": seed})
+        for method, measurement in measurements.items():
+            if seed != config.seed:
+                log(f"higgs: training seed {seed}: the {METHODS[method]} classifier")
+                measurement, _ = _train_measurement(
+                    method, train, templates, yields, trained, executor, progress=progress
+                )
+            tasks = _chunks(
+                measurement,
+                sampler,
+                config,
+                [1.0],
+                config.seed_experiments,
+                stream=SEED_SPREAD_STREAM,
+                intervals=False,
+            )
+            mu_hat[method].append(_merge(executor.map(_run_task, tasks), 2)[0]["mu_hat"])
+            asimov[method].append(_asimov_widths(measurement.likelihood)["profiled"]["value"])
+    methods = _training_spread(
+        {method: np.array(rows) for method, rows in mu_hat.items()}, config.seed
+    )
+    for method, widths in asimov.items():
+        methods[method]["asimov_profiled"] = quantity(widths, "1", note="per training seed")
+    return {
+        "mu": quantity(1.0, "1"),
+        "pseudo_experiments": quantity(config.seed_experiments, "count"),
+        "seeds": quantity(seeds, "1", note="training seeds; the first is the study's own"),
+        "methods": methods,
+    }
+
+
 def _sampler(pool: Table, config: HiggsConfig) -> tuple[PseudoExperimentSampler, dict[str, float]]:
     """The sampler and the yields at μ = 1: a fixed share of each process's pool.
 
@@ -910,6 +1056,53 @@ def _figures(
     return paths
 
 
+def _seed_section(spread: Mapping[str, Any]) -> Section:
+    """The report's table of the trainings: each one's μ̂ range, its ratio, their mean."""
+
+    def listed(values: Sequence[float]) -> str:
+        return " ".join(f"{v:.3f}" for v in values)
+
+    rows = []
+    for method, entry in spread["methods"].items():
+        ratio = entry.get("ratio")
+        rows.append(
+            [
+                METHODS[method],
+                listed(entry["range"]["value"]),
+                listed(entry["asimov_profiled"]["value"]),
+                "—" if ratio is None else listed(entry["ratio_per_training"]["value"]),
+                "—"
+                if ratio is None
+                else f"{ratio['value']:.3f} ± {ratio['error']:.3f} "
+                f"(seed std {ratio['seed_std']:.3f})",
+                str(entry["failed"]["value"]),
+            ]
+        )
+    return Section(
+        "Trainings: how much of a method comparison is the training seed",
+        text=(
+            f"Every method trained with seeds {spread['seeds']['value']} (the first is "
+            "the study's own), each training fitted to the same "
+            f"{spread['pseudo_experiments']['value']} pseudo-experiments at μ = 1 "
+            "(nuisances from the priors). The central 68.27% range of μ̂ is what a Neyman "
+            "interval's width follows. The ratio to the baseline is taken per training and "
+            "averaged; its error adds the trainings' spread over √K and the "
+            "pseudo-experiments' share (bootstrap)."
+        ),
+        table=(
+            [
+                "method",
+                "μ̂ 16–84% range per training",
+                "Asimov width per training",
+                "range / baseline's, per training",
+                "mean over trainings",
+                "failed fits",
+            ],
+            rows,
+        ),
+    )
+
+
 def run_higgs(
     config: HiggsConfig,
     folder: RunFolder,
@@ -970,16 +1163,11 @@ def run_higgs(
     for method in config.methods:
         log(f"higgs: training the {METHODS[method]} classifier")
         tick = time.perf_counter()
-        ratios = None
-        if method == "flows":
-            ratios = train_flow_ensemble(train, yields, config, executor)
-            timings["train_flow_ensemble"] = quantity(time.perf_counter() - tick, "s")
-        classifier = train_classifier(
-            train, yields, config, aware=method != "baseline", ratios=ratios, progress=progress
+        measurements[method], flow_seconds = _train_measurement(
+            method, train, templates, yields, config, executor, progress=progress
         )
-        shapes = config.flow_shapes if method == "flows" else SHAPES
-        likelihood = build_likelihood(templates, classifier, yields, config, shapes=shapes)
-        measurements[method] = Measurement(method, classifier, likelihood)
+        if flow_seconds is not None:
+            timings["train_flow_ensemble"] = quantity(flow_seconds, "s")
         timings[f"train_{method}"] = quantity(time.perf_counter() - tick, "s")
 
     results: dict[str, Any] = {
@@ -1096,6 +1284,23 @@ def run_higgs(
         }
     if "baseline" in raw and len(raw) > 1:
         results["width_vs_baseline"] = _width_comparison(raw, config.grid, config.seed)
+    if config.training_seeds > 1:
+        log(
+            f"higgs: {config.training_seeds} trainings of each method, each fitted to "
+            f"{config.seed_experiments} pseudo-experiments at μ = 1"
+        )
+        tick = time.perf_counter()
+        results["training_seeds"] = _seed_spread(
+            measurements,
+            (train, templates),
+            yields,
+            sampler,
+            config,
+            executor,
+            progress=progress,
+            log=log,
+        )
+        timings["training_seeds"] = quantity(time.perf_counter() - tick, "s")
     # One pseudo-experiment's workspace, for anyone to refit with pyhf.
     experiment = sampler.sample(1.0, {}, seed=config.seed)
     first = measurements[config.methods[0]]
@@ -1159,9 +1364,12 @@ def run_higgs(
         figures=figures,
         links=[("pyhf workspace (μ = 1)", "workspace.json")],
     )
+    sections = [section]
+    if "training_seeds" in results:
+        sections.append(_seed_section(results["training_seeds"]))
     folder.write_report(
         title="Higgs signal strength: coverage under six systematics",
-        sections=[section],
+        sections=sections,
         command=command,
     )
     return results

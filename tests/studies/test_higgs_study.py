@@ -91,6 +91,8 @@ TINY = {
     "grid": (0.0, 1.0, 2.0, 3.0),
     "calibration_experiments": 12,
     "pseudo_experiments": 6,
+    "training_seeds": 2,
+    "seed_experiments": 10,
 }
 
 
@@ -108,6 +110,13 @@ def test_tiny_study_is_reproducible_and_exports_a_workspace(tmp_path, one_thread
             runs.append(run_higgs(config, folder))
     first, second = runs
     assert first["methods"] == second["methods"]
+    assert first["training_seeds"] == second["training_seeds"]
+    trainings = first["training_seeds"]["methods"]
+    assert first["training_seeds"]["seeds"]["value"] == [0, 1]
+    for method in ("baseline", "aware", "flows"):
+        ranges = trainings[method]["range"]["value"]
+        assert len(ranges) == 2 and ranges[0] != ranges[1]  # two trainings, two results
+    assert len(trainings["aware"]["ratio_per_training"]["value"]) == 2
     for method in ("baseline", "aware", "flows"):
         for kind in ("wilks", "neyman"):
             assert len(first["methods"][method][kind]["per_mu"]) == 2
@@ -195,6 +204,39 @@ def test_width_comparison_is_paired_and_carries_the_belts_noise():
     assert neyman["error"] == pytest.approx(
         np.hypot(neyman["belt_error"], neyman["pseudo_experiment_error"])
     )
+
+
+def test_training_spread_averages_the_ratio_over_trainings_and_counts_failed_fits():
+    from robusthep.studies.higgs import _training_spread
+
+    rng = np.random.default_rng(1)
+    z = rng.standard_normal(400)  # the same pseudo-experiments for every training
+    base_scales = np.array([0.30, 0.33, 0.28, 0.31])
+    aware_scales = np.array([0.27, 0.31, 0.29, 0.26])
+    mu_hat = {
+        "baseline": 1.0 + base_scales[:, None] * z,
+        "aware": 1.0 + aware_scales[:, None] * z,
+    }
+    mu_hat["aware"][2, 7] = np.nan  # a failed fit: left out of the range, counted
+    result = _training_spread(mu_hat, seed=0)
+    ratios = aware_scales / base_scales
+    per_training = np.array(result["aware"]["ratio_per_training"]["value"])
+    assert per_training == pytest.approx(ratios, rel=0.02)
+    ratio = result["aware"]["ratio"]
+    assert ratio["value"] == pytest.approx(per_training.mean())
+    assert ratio["seed_std"] == pytest.approx(per_training.std(ddof=1))
+    assert ratio["training_error"] == pytest.approx(per_training.std(ddof=1) / 2)
+    # μ̂ = 1 + scale·z on shared z: a resample moves every range by the same factor,
+    # so the pseudo-experiments add (almost) nothing to the paired ratio's error
+    assert ratio["pseudo_experiment_error"] < 0.1 * ratio["training_error"]
+    assert ratio["error"] == pytest.approx(
+        np.hypot(ratio["training_error"], ratio["pseudo_experiment_error"])
+    )
+    assert result["aware"]["failed"]["value"] == 1
+    assert result["baseline"]["failed"]["value"] == 0
+    assert "ratio" not in result["baseline"]
+    low, high = np.quantile(z, [0.15865, 0.84135])
+    assert result["baseline"]["range"]["value"] == pytest.approx(base_scales * (high - low))
 
 
 def test_shifted_copies_are_regrouped_by_event_with_missing_copies_weightless():
