@@ -903,6 +903,24 @@ def _training_spread(mu_hat: Mapping[str, np.ndarray], seed: int) -> dict[str, A
     return out
 
 
+@dataclass(frozen=True)
+class _Training:
+    """One training for a worker: a method, the (train, templates) parts, its config."""
+
+    method: str
+    parts: tuple[Table, Table]
+    yields: dict[str, float]
+    config: HiggsConfig
+
+
+def _run_training(job: _Training) -> Measurement:
+    """Train one method with the job's config (its flows, if any, in this process)."""
+    torch.set_num_threads(1)
+    train, templates = job.parts
+    serial = Executor("local", workers=1)
+    return _train_measurement(job.method, train, templates, job.yields, job.config, serial)[0]
+
+
 def _seed_spread(
     measurements: Mapping[str, Measurement],
     parts: tuple[Table, Table],
@@ -911,27 +929,29 @@ def _seed_spread(
     config: HiggsConfig,
     executor: Executor,
     *,
-    progress: bool,
     log: Log,
 ) -> dict[str, Any]:
     """Train every method ``training_seeds`` times and fit each training to the same data.
 
     The first training is the study's own (``measurements``); the others use the seeds
-    after it. Every training is fitted to the same ``seed_experiments`` pseudo-experiments
-    at μ = 1 (their seeds depend on ``config.seed`` alone); see :func:`_training_spread`.
+    after it, trained in parallel on the executor. Every training is fitted to the same
+    ``seed_experiments`` pseudo-experiments at μ = 1 (their seeds depend on ``config.seed``
+    alone); see :func:`_training_spread`.
     """
-    train, templates = parts
     seeds = [config.seed + k for k in range(config.training_seeds)]
+    jobs = [
+        _Training(method, parts, dict(yields), config.model_copy(update={"seed": seed}))
+        for seed in seeds[1:]
+        for method in measurements
+    ]
+    log(f"higgs: training {len(jobs)} more classifiers (seeds {seeds[1]}–{seeds[-1]})")
+    trained = iter(executor.map(_run_training, jobs))
     mu_hat: dict[str, list[list[float]]] = {method: [] for method in measurements}
     asimov: dict[str, list[float]] = {method: [] for method in measurements}
     for seed in seeds:
-        trained = config.model_copy(update={"seed": seed})
         for method, measurement in measurements.items():
             if seed != config.seed:
-                log(f"higgs: training seed {seed}: the {METHODS[method]} classifier")
-                measurement, _ = _train_measurement(
-                    method, train, templates, yields, trained, executor, progress=progress
-                )
+                measurement = next(trained)
             tasks = _chunks(
                 measurement,
                 sampler,
@@ -1297,7 +1317,6 @@ def run_higgs(
             sampler,
             config,
             executor,
-            progress=progress,
             log=log,
         )
         timings["training_seeds"] = quantity(time.perf_counter() - tick, "s")
