@@ -12,6 +12,7 @@ import torch
 from pydantic import Field
 from scipy import stats
 
+from robusthep import __version__
 from robusthep.errors import ConfigError
 from robusthep.infer import (
     ONE_SIGMA,
@@ -32,6 +33,7 @@ from robusthep.report import RunFolder, Section, figure, quantity
 from robusthep.sim import FEATURES, PRIORS, HiggsSettings, apply_systematics, generate_higgs
 from robusthep.sim.systematics import Prior
 from robusthep.studies._common import relu_mlp, seeded
+from robusthep.studies._resume import ResultStore, digest
 from robusthep.studies.config import StudyConfig
 from robusthep.train import fit
 from robusthep.train.flow_ratio import FlowRatioEnsemble
@@ -651,18 +653,18 @@ def _run_task(task: _Task) -> dict[str, list[Any]]:
                 best = model.fit(counts, kink_starts=task.kink_starts)
                 low = high = math.nan
             converged, empty = best.converged, False
-        out["mu_hat"].append(best.mu if best is not None and best.converged else math.nan)
-        out["low"].append(low)
-        out["high"].append(high)
-        out["converged"].append(converged)
-        out["empty"].append(empty)
+        out["mu_hat"].append(float(best.mu) if best is not None and best.converged else math.nan)
+        out["low"].append(float(low))
+        out["high"].append(float(high))
+        out["converged"].append(bool(converged))
+        out["empty"].append(bool(empty))
         pulls = {}
         if best is not None:
             for name, prior in priors.items():
                 if name not in best.parameters:
                     continue  # not a parameter of this method's likelihood
                 centre = 0.0 if name == "soft_met" else 1.0
-                pulls[name] = best.parameters[name] - (truth[name] - centre) / _width(prior)
+                pulls[name] = float(best.parameters[name] - (truth[name] - centre) / _width(prior))
         out["pulls"].append(pulls)
     return out
 
@@ -704,6 +706,86 @@ def _merge(results: Sequence[dict[str, list[Any]]], per_mu: int) -> list[dict[st
         group = results[start : start + per_mu]
         merged.append({key: [v for r in group for v in r[key]] for key in group[0]})
     return merged
+
+
+#: Config fields that do not change a chunk's result: where it runs, and how many chunks
+#: there are (a chunk's own μ and seeds enter its key).
+_NOT_IN_KEY = frozenset(
+    {
+        "executor",
+        "workers",
+        "address",
+        "pseudo_experiments",
+        "calibration_experiments",
+        "training_seeds",
+        "seed_experiments",
+    }
+)
+
+
+def _fingerprint(measurement: Measurement) -> str:
+    """A digest of everything a measurement's fits depend on: weights, scaling, templates."""
+    classifier = measurement.classifier
+    modules = [classifier.model]
+    arrays = [classifier.mean, classifier.std, measurement.likelihood.edges]
+    if classifier.ratios is not None:
+        modules += [flow for pair in classifier.ratios.flows for flow in pair]
+        arrays += [classifier.ratios.mean, classifier.ratios.std]
+    likelihood = measurement.likelihood
+    return digest(
+        measurement.name,
+        list(classifier.features),
+        list(classifier.flow_features),
+        likelihood.workspace(np.zeros(likelihood.nominal.shape[1])),
+        *(np.ascontiguousarray(a, dtype=float).tobytes() for a in arrays if a is not None),
+        *(
+            value.detach().cpu().contiguous().numpy().tobytes()
+            for module in modules
+            for value in module.state_dict().values()
+        ),
+    )
+
+
+class _FinishedChunks:
+    """The run's finished chunks of pseudo-experiments, kept in ``<run>/checkpoints/``.
+
+    A run killed at any point and started again with the same config and ``--output``
+    fits only the chunks it had not finished: a chunk's key hashes the package version, the
+    config (less ``_NOT_IN_KEY``), the measurement's weights and templates (the trainings
+    are seeded, so they come out the same) and the chunk's μ and seeds. The folder is
+    removed when the run has written its results.
+    """
+
+    def __init__(self, folder: RunFolder, config: HiggsConfig) -> None:
+        self.store = ResultStore(folder.path / "checkpoints")
+        self.salt = digest(__version__, config.model_dump(mode="json", exclude=set(_NOT_IN_KEY)))
+
+    def run(
+        self, executor: Executor, tasks: Sequence[_Task], *, progress: bool, description: str
+    ) -> list[dict[str, list[Any]]]:
+        """``_run_task`` of every task, the stored ones read back instead of fitted again."""
+        fingerprints = {id(t.measurement): _fingerprint(t.measurement) for t in tasks}
+        keys = [
+            digest(
+                self.salt,
+                fingerprints[id(task.measurement)],
+                task.prior_set,
+                task.mu,
+                list(task.seeds),
+                task.intervals,
+                task.kink_starts,
+            )
+            for task in tasks
+        ]
+        return self.store.map(
+            executor,
+            _run_task,
+            tasks,
+            keys=keys,
+            sizes=[len(task.seeds) for task in tasks],
+            progress=progress,
+            description=description,
+        )
 
 
 def _asimov(likelihood: BinnedLikelihood, mu: float) -> np.ndarray:
@@ -928,8 +1010,10 @@ def _seed_spread(
     sampler: PseudoExperimentSampler,
     config: HiggsConfig,
     executor: Executor,
+    finished: _FinishedChunks,
     *,
     log: Log,
+    progress: bool = False,
 ) -> dict[str, Any]:
     """Train every method ``training_seeds`` times and fit each training to the same data.
 
@@ -961,7 +1045,10 @@ def _seed_spread(
                 stream=SEED_SPREAD_STREAM,
                 intervals=False,
             )
-            mu_hat[method].append(_merge(executor.map(_run_task, tasks), 2)[0]["mu_hat"])
+            done = finished.run(
+                executor, tasks, progress=progress, description=f"{method}, seed {seed}"
+            )
+            mu_hat[method].append(_merge(done, 2)[0]["mu_hat"])
             asimov[method].append(_asimov_widths(measurement.likelihood)["profiled"]["value"])
     methods = _training_spread(
         {method: np.array(rows) for method, rows in mu_hat.items()}, config.seed
@@ -1173,6 +1260,9 @@ def run_higgs(
     started = time.perf_counter()
     folder.write_config(config.model_dump(mode="json"))
     executor = Executor(config.executor, workers=config.workers, address=config.address)
+    finished = _FinishedChunks(folder, config)
+    if stored := finished.store.stored():
+        log(f"higgs: resuming: {stored} finished chunks in {finished.store.folder}")
     settings = config.sample_settings()
     log(f"higgs: sample ({settings.events} events per process, cached by settings)")
     dataset = generate_higgs(settings, executor=executor, progress=progress)
@@ -1222,7 +1312,9 @@ def run_higgs(
             stream=config.calibration_stream,
             intervals=False,
         )
-        calibration = _merge(executor.map(_run_task, tasks), 2)
+        calibration = _merge(
+            finished.run(executor, tasks, progress=progress, description=f"{method} belt"), 2
+        )
         belt = NeymanBelt.calibrate(config.grid, [np.array(c["mu_hat"]) for c in calibration])
         timings[f"calibration_{method}"] = quantity(time.perf_counter() - tick, "s")
         log(f"higgs: {method}: {config.pseudo_experiments} × {len(mus)} pseudo-experiments")
@@ -1236,7 +1328,9 @@ def run_higgs(
             stream=config.evaluation_stream,
             intervals=True,
         )
-        evaluation = _merge(executor.map(_run_task, tasks), 2)
+        evaluation = _merge(
+            finished.run(executor, tasks, progress=progress, description=f"{method} coverage"), 2
+        )
         timings[f"evaluation_{method}"] = quantity(
             time.perf_counter() - tick,
             "s",
@@ -1317,7 +1411,9 @@ def run_higgs(
             sampler,
             config,
             executor,
+            finished,
             log=log,
+            progress=progress,
         )
         timings["training_seeds"] = quantity(time.perf_counter() - tick, "s")
     # One pseudo-experiment's workspace, for anyone to refit with pyhf.
@@ -1391,4 +1487,5 @@ def run_higgs(
         sections=sections,
         command=command,
     )
+    finished.store.clear()
     return results

@@ -97,17 +97,47 @@ TINY = {
 
 
 @pytest.mark.slow
-def test_tiny_study_is_reproducible_and_exports_a_workspace(tmp_path, one_thread, monkeypatch):
+def test_tiny_study_is_reproducible_resumes_and_exports_a_workspace(
+    tmp_path, one_thread, monkeypatch
+):
     import robusthep.studies.higgs as higgs
+    from robusthep.studies._resume import ResultStore
 
-    runs = []
+    class Stopped(Exception):
+        pass
+
+    def killed(*args, **kwargs):
+        raise Stopped  # as if the run were stopped after its evaluations
+
+    saved = []
+    save = ResultStore.save
+
+    def counted(self, key, result):
+        saved.append(key)
+        return save(self, key, result)
+
+    runs, fitted = [], []
     for workers in (1, 2):
         config = HiggsConfig.quick().model_copy(update={**TINY, "workers": workers})
         folder = RunFolder(tmp_path / f"run{workers}")
         with monkeypatch.context() as patch:
+            patch.setattr(ResultStore, "save", counted)
             if workers == 1:  # in this process: score every pseudo-experiment on its own
                 patch.setattr(higgs, "SCORE_BATCH_EVENTS", 1)
+            else:  # stopped, then started again: the finished chunks are not fitted again
+                with monkeypatch.context() as stop:
+                    stop.setattr(higgs, "_width_comparison", killed)
+                    with pytest.raises(Stopped):
+                        run_higgs(config, folder)
+                assert (tmp_path / "run2" / "checkpoints").is_dir()
+                fitted.append(len(saved))
+                saved.clear()
             runs.append(run_higgs(config, folder))
+            fitted.append(len(saved))
+            saved.clear()
+    # chunks (halves of a μ's pseudo-experiments) per method: 4 grid μ, 2 true μ, 2 trainings
+    assert fitted == [3 * 2 * (4 + 2 + 2), 3 * 2 * (4 + 2), 3 * 2 * 2]
+    assert not (tmp_path / "run2" / "checkpoints").exists()  # removed once results are in
     first, second = runs
     assert first["methods"] == second["methods"]
     assert first["training_seeds"] == second["training_seeds"]
