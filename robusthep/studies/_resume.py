@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from robusthep.atomic import atomic_write_text
@@ -106,7 +107,7 @@ class ResultStore:
             items: the work.
             keys: one key per item.
             sizes: each item's size for the progress bar (default 1 each).
-            progress: show a rich progress bar (stored items count as done).
+            progress: show a rich progress bar on a terminal (stored items count as done).
             description: the bar's label.
 
         Returns:
@@ -119,12 +120,14 @@ class ResultStore:
         todo = [index for index, result in enumerate(results) if result is None]
         if todo and fn is None:
             raise ValueError(f"{len(todo)} results are not stored and no fn computes them")
+        console = Console(stderr=True)
         with Progress(
             "[progress.description]{task.description}",
             BarColumn(),
             MofNCompleteColumn(),
             TimeRemainingColumn(),
-            disable=not progress,
+            console=console,
+            disable=not (progress and (console.is_terminal or console.is_jupyter)),
         ) as bar:
             job = bar.add_task(description, total=sum(sizes))
             bar.update(job, completed=sum(sizes) - sum(sizes[index] for index in todo))
