@@ -1028,7 +1028,8 @@ def _seed_spread(
         for seed in seeds[1:]
         for method in measurements
     ]
-    log(f"higgs: training {len(jobs)} more classifiers (seeds {seeds[1]}–{seeds[-1]})")
+    named = f"seed {seeds[1]}" if len(seeds) == 2 else f"seeds {seeds[1]}–{seeds[-1]}"
+    log(f"higgs: training {len(jobs)} more classifiers ({named})")
     trained = iter(executor.map(_run_training, jobs))
     mu_hat: dict[str, list[list[float]]] = {method: [] for method in measurements}
     asimov: dict[str, list[float]] = {method: [] for method in measurements}
