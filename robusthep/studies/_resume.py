@@ -135,7 +135,7 @@ class ResultStore:
             def done(position: int, result: Any) -> None:
                 index = todo[position]
                 self.save(keys[index], result)  # at once: a stopped run keeps it
-                results[index] = self.load(keys[index])
+                results[index] = json.loads(json.dumps(result))  # as a resumed run reads it
                 bar.advance(job, sizes[index])
 
             if todo:

@@ -1,5 +1,6 @@
 """The Higgs signal-strength study: μ̂ and calibrated 68.27% intervals under six systematics."""
 
+import functools
 import json
 import math
 import time
@@ -536,6 +537,28 @@ class Measurement:
     classifier: Classifier
     likelihood: BinnedLikelihood
 
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """A digest of everything its fits depend on: weights, scaling, edges, templates."""
+        classifier = self.classifier
+        modules = [classifier.model]
+        arrays = [classifier.mean, classifier.std, self.likelihood.edges]
+        if classifier.ratios is not None:
+            modules += [flow for pair in classifier.ratios.flows for flow in pair]
+            arrays += [classifier.ratios.mean, classifier.ratios.std]
+        return digest(
+            self.name,
+            list(classifier.features),
+            list(classifier.flow_features),
+            self.likelihood.workspace(np.zeros(self.likelihood.nominal.shape[1])),
+            *(np.ascontiguousarray(a, dtype=float).tobytes() for a in arrays if a is not None),
+            *(
+                value.detach().cpu().contiguous().numpy().tobytes()
+                for module in modules
+                for value in module.state_dict().values()
+            ),
+        )
+
     def counts(self, table: Mapping[str, Any]) -> np.ndarray:
         """The data's histogram in the likelihood's bins."""
         return self.counts_many([table])[0]
@@ -723,29 +746,6 @@ _NOT_IN_KEY = frozenset(
 )
 
 
-def _fingerprint(measurement: Measurement) -> str:
-    """A digest of everything a measurement's fits depend on: weights, scaling, templates."""
-    classifier = measurement.classifier
-    modules = [classifier.model]
-    arrays = [classifier.mean, classifier.std, measurement.likelihood.edges]
-    if classifier.ratios is not None:
-        modules += [flow for pair in classifier.ratios.flows for flow in pair]
-        arrays += [classifier.ratios.mean, classifier.ratios.std]
-    likelihood = measurement.likelihood
-    return digest(
-        measurement.name,
-        list(classifier.features),
-        list(classifier.flow_features),
-        likelihood.workspace(np.zeros(likelihood.nominal.shape[1])),
-        *(np.ascontiguousarray(a, dtype=float).tobytes() for a in arrays if a is not None),
-        *(
-            value.detach().cpu().contiguous().numpy().tobytes()
-            for module in modules
-            for value in module.state_dict().values()
-        ),
-    )
-
-
 class _FinishedChunks:
     """The run's finished chunks of pseudo-experiments, kept in ``<run>/checkpoints/``.
 
@@ -764,11 +764,10 @@ class _FinishedChunks:
         self, executor: Executor, tasks: Sequence[_Task], *, progress: bool, description: str
     ) -> list[dict[str, list[Any]]]:
         """``_run_task`` of every task, the stored ones read back instead of fitted again."""
-        fingerprints = {id(t.measurement): _fingerprint(t.measurement) for t in tasks}
         keys = [
             digest(
                 self.salt,
-                fingerprints[id(task.measurement)],
+                task.measurement.fingerprint,
                 task.prior_set,
                 task.mu,
                 list(task.seeds),
