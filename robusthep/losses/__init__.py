@@ -1,4 +1,4 @@
-"""Losses: decorrelation and the margin loss of Lipschitz classifiers."""
+"""Losses: decorrelation, the margin loss of Lipschitz classifiers, inference-aware (INFERNO)."""
 
 from robusthep.losses.adversary import (
     AdversarialPivot,
@@ -9,6 +9,7 @@ from robusthep.losses.adversary import (
 from robusthep.losses.decorrelation import DECORRELATION_METHODS, decorrelation_loss
 from robusthep.losses.disco import disco_loss, distance_correlation
 from robusthep.losses.double_disco import double_disco_loss
+from robusthep.losses.inferno import fisher_information, profiled_variance, soft_counts
 from robusthep.losses.margin import certified_radius, lipschitz_margin_loss
 from robusthep.losses.mode import mode_loss
 
@@ -22,7 +23,10 @@ __all__ = [
     "disco_loss",
     "distance_correlation",
     "double_disco_loss",
+    "fisher_information",
     "lipschitz_margin_loss",
     "mode_loss",
+    "profiled_variance",
+    "soft_counts",
     "weighted_bce",
 ]
