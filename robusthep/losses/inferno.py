@@ -117,4 +117,10 @@ def profiled_variance(
         raise DataError(f"index {index} is not a parameter (there are {information.shape[0]})")
     unit = torch.zeros(information.shape[0], dtype=information.dtype, device=information.device)
     unit[index] = 1.0
-    return unit @ torch.linalg.solve(information, unit)
+    try:
+        return unit @ torch.linalg.solve(information, unit)
+    except torch.linalg.LinAlgError as error:
+        raise DataError(
+            "the Fisher information is singular: an unconstrained parameter moves no expected "
+            "count (e.g. a batch without signal events); use larger or shuffled batches"
+        ) from error

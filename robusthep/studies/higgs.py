@@ -29,6 +29,7 @@ from robusthep.infer import (
     coverage,
     width_ratio,
 )
+from robusthep.losses import profiled_variance, soft_counts
 from robusthep.parallel import Executor
 from robusthep.report import RunFolder, Section, figure, quantity
 from robusthep.sim import FEATURES, PRIORS, HiggsSettings, apply_systematics, generate_higgs
@@ -52,8 +53,9 @@ METHODS = {
     "baseline": "baseline (nominal training)",
     "aware": "systematic-aware training",
     "flows": "NF-ensemble ratios + aware training",
+    "inferno": "inference-aware training (INFERNO)",
 }
-MethodName = Literal["baseline", "aware", "flows"]
+MethodName = Literal["baseline", "aware", "flows", "inferno"]
 ShapeName = Literal["tes", "jes", "soft_met"]
 #: Kinematic features of the flows: defined for every event (no jet needed).
 FLOW_FEATURES = ("mass_vis", "mass_transverse_met_lep", "pt_h", "deltar_had_lep", "met", "had_pt")
@@ -68,6 +70,12 @@ BELT_RESAMPLES = 100
 SEED_SPREAD_STREAM = 3
 #: Bootstrap resamples of those pseudo-experiments, for their share of a ratio's error.
 SEED_SPREAD_RESAMPLES = 200
+#: Share of the training split INFERNO holds out to stop early on (its loss overfits).
+INFERNO_VALIDATION = 0.2
+#: Epochs without a lower held-out profiled variance before INFERNO stops.
+INFERNO_PATIENCE = 20
+#: The least share of the expected events at μ = 1 a bin of INFERNO's categories holds.
+MIN_CATEGORY_SHARE = 0.01
 
 
 def _silent(message: str) -> None:
@@ -110,7 +118,20 @@ class HiggsConfig(StudyConfig):
         "shifted copies (aware training, methods 2 and 3): 0 trains as the talk; > 0 asks "
         "for a score the shape systematics barely move",
     )
-    methods: tuple[MethodName, ...] = tuple(METHODS)  # type: ignore[assignment]
+    methods: tuple[MethodName, ...] = Field(
+        ("baseline", "aware", "flows"),
+        description="the methods measured; 'inferno' (method 2 with the inference-aware "
+        "objective) is opt-in",
+    )
+    inferno_temperature: float = Field(
+        0.3, gt=0, description="softmax temperature of INFERNO's soft histogram"
+    )
+    inferno_epochs: int = Field(
+        200, ge=1, description="most epochs of INFERNO (it stops early on held-out events)"
+    )
+    inferno_batch_size: int = Field(
+        4000, ge=10, description="events a batch of INFERNO: its histograms need many"
+    )
     flow_features: tuple[str, ...] = FLOW_FEATURES
     flow_members: int = Field(5, ge=1, description="flow pairs in method 3's ensemble")
     flow_epochs: int = Field(40, ge=1)
@@ -161,7 +182,7 @@ class HiggsConfig(StudyConfig):
 
     @classmethod
     def quick(cls) -> "HiggsConfig":
-        """The demo size: the quick sample, few pseudo-experiments (about a minute).
+        """The demo size: the quick sample, few pseudo-experiments, all four methods.
 
         In this process (``workers=1``): at this size starting worker processes (each
         importing torch) costs more than the work they would share.
@@ -172,6 +193,8 @@ class HiggsConfig(StudyConfig):
             augment_copies=3,
             flow_members=2,
             flow_epochs=15,
+            inferno_epochs=40,
+            methods=tuple(METHODS),
             pseudo_experiments=20,
             calibration_experiments=50,
             workers=1,
@@ -198,6 +221,12 @@ class Classifier:
         ratios: method 3's flow ensemble, whose log-density ratios of ``flow_features``
             are inputs after ``features`` (None for methods 1 and 2).
         flow_features: the columns the flows read.
+        categories: 0 for a one-logit classifier; k for a network with k outputs whose
+            largest names the event's category (INFERNO's summary).
+        ranks: with ``categories``, each category's rank by signal purity (0 the least
+            pure): the score of an event is its category's rank, so that neighbouring
+            scores are alike and merging them (:func:`build_likelihood`) loses little.
+            Empty: the category itself.
     """
 
     model: torch.nn.Module
@@ -206,6 +235,8 @@ class Classifier:
     std: np.ndarray
     ratios: FlowRatioEnsemble | None = None
     flow_features: tuple[str, ...] = ()
+    categories: int = 0
+    ranks: tuple[int, ...] = ()
 
     def inputs(self, table: Mapping[str, Any]) -> np.ndarray:
         """The network's unstandardised inputs: features, then the flows' log-ratios."""
@@ -215,7 +246,7 @@ class Classifier:
         return np.hstack([x, self.ratios.log_ratios(flow_matrix(table, self.flow_features))])
 
     def scores(self, table: Mapping[str, Any]) -> np.ndarray:
-        """Signal probabilities of the events of ``table``.
+        """Signal probabilities of the events of ``table`` (``categories``: category ranks).
 
         Raises:
             FeatureMismatchError: a feature of the model is missing from the table.
@@ -223,7 +254,11 @@ class Classifier:
         x = self.inputs(table)
         with torch.no_grad():
             inputs = torch.as_tensor((x - self.mean) / self.std, dtype=torch.float32)
-            return torch.sigmoid(self.model(inputs)).reshape(-1).numpy().astype(float)
+            outputs = self.model(inputs)
+            if self.categories:
+                category = outputs.argmax(dim=-1).numpy()
+                return (np.asarray(self.ranks)[category] if self.ranks else category).astype(float)
+            return torch.sigmoid(outputs).reshape(-1).numpy().astype(float)
 
 
 def feature_matrix(table: Mapping[str, Any], features: Sequence[str]) -> np.ndarray:
@@ -459,6 +494,143 @@ def train_classifier(
     return Classifier(model, shell.features, mean, std, ratios, shell.flow_features)
 
 
+def _inferno_variants(table: Table, config: HiggsConfig) -> list[Table]:
+    """The table at nominal, then each shape nuisance at +1 σ and (but soft_met) −1 σ.
+
+    The shifts of :func:`build_likelihood`'s templates, with other soft-MET noise seeds.
+    """
+    priors = PRIORS[config.prior_set]
+    variants = [table]
+    for index, name in enumerate(SHAPES):
+        sigma, centre = _width(priors[name]), (0.0 if name == "soft_met" else 1.0)
+        seed = config.seed + 200 + index
+        signs = (1.0,) if name == "soft_met" else (1.0, -1.0)
+        variants += [apply_systematics(table, {name: centre + s * sigma}, seed=seed) for s in signs]
+    return variants
+
+
+def _inferno_derivatives(counts: torch.Tensor, config: HiggsConfig) -> torch.Tensor:
+    """∂ν/∂θ at the nominal point of :func:`build_likelihood`'s model, θ = (μ, shapes, scales).
+
+    ``counts`` are (variants, processes, bins) in the order of :func:`_inferno_variants`
+    and of ``(SIGNAL, *BACKGROUNDS)``. A symmetric shape's slope is (up − down) / 2;
+    soft_met's down template is the mirror of its up one, so its slope is up − nominal; a
+    normalisation's slope is the mean of pyhf code 1's two one-sided slopes,
+    ``(ln(1 + σ) − ln(1 − σ)) / 2`` times the counts it scales.
+    """
+    priors = PRIORS[config.prior_set]
+    processes = (SIGNAL, *BACKGROUNDS)
+    nominal = counts[0]
+    rows, variant = [nominal[0]], 1
+    for name in SHAPES:
+        if name == "soft_met":
+            rows.append((counts[variant] - nominal).sum(0))
+            variant += 1
+        else:
+            rows.append((counts[variant] - counts[variant + 1]).sum(0) / 2)
+            variant += 2
+    for name, scaled in SCALES.items():
+        sigma = priors[name].sigma
+        slope = (math.log1p(sigma) - math.log1p(-sigma)) / 2
+        rows.append(slope * nominal[[processes.index(p) for p in scaled]].sum(0))
+    return torch.stack(rows)
+
+
+def train_inferno(
+    table: Table, yields: Mapping[str, float], config: HiggsConfig, *, progress: bool = False
+) -> Classifier:
+    """Train INFERNO's summary: ``bins`` softmax outputs minimising the profiled variance of μ.
+
+    Every training event is taken with its copies shifted by tes and jes by ±1 prior σ
+    and by soft_met by +1 σ (:func:`_inferno_variants`); a batch's soft histograms per
+    process and variant (:func:`~robusthep.losses.soft_counts`, scaled to the process's
+    yield at μ = 1) give
+    the expected counts and their derivatives in μ, the three shapes and the three scales
+    of the likelihood the study fits (:func:`_inferno_derivatives`), and the loss is μ's
+    variance with the other six profiled, ``(I⁻¹)_μμ`` under their unit Gaussian priors
+    (:func:`~robusthep.losses.profiled_variance`). An event moved out of the selection by
+    a shift is absent from that variant, so the loss sees the acceptance change too.
+    ``INFERNO_VALIDATION`` of the events are held out; training stops when their loss has
+    not improved for ``INFERNO_PATIENCE`` epochs and keeps the best epoch's weights.
+    The event's category is its largest output (``Classifier.categories``), ranked by the
+    signal purity of the nominal training events it holds (``Classifier.ranks``).
+
+    Reference: de Castro and Dorigo, Comput. Phys. Commun. 244 (2019) 170, arXiv:1806.04743.
+    """
+    processes = (SIGNAL, *BACKGROUNDS)
+    table = table | {EVENT: np.arange(len(table["weight"]))}
+    variants = _inferno_variants(table, config)
+    data = _concatenate(variants, [*FEATURES, EVENT])
+    x = feature_matrix(data, FEATURES)
+    nominal_rows = len(table["weight"])
+    mean, std = x[:nominal_rows].mean(axis=0), x[:nominal_rows].std(axis=0) + 1e-6
+    present = torch.ones(len(x))
+    grouped_x, grouped_present = _by_event(
+        [torch.as_tensor((x - mean) / std, dtype=torch.float32), present],
+        np.asarray(data[EVENT]),
+        [len(v["weight"]) for v in variants],
+    )
+    names = np.asarray(table["process"])
+    one_hot = torch.as_tensor(
+        np.stack([names == p for p in processes], axis=1), dtype=torch.float32
+    )
+    expected = torch.as_tensor([yields[p] for p in processes], dtype=torch.float32)
+    constraints = torch.ones(1 + len(SHAPES) + len(SCALES))
+    constraints[0] = 0.0
+    temperature = config.inferno_temperature
+
+    def loss(module: torch.nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        inputs, weights, membership = batch  # (n, V, F), (n, V), (n, P)
+        logits = module(inputs).transpose(0, 1)  # (V, n, bins)
+        per_process = weights.T[:, None, :] * membership.T[None]  # (V, P, n)
+        counts = soft_counts(
+            logits[:, None].expand(-1, len(processes), -1, -1), per_process, temperature=temperature
+        )
+        scale = expected / membership.sum(0).clamp(min=1.0)
+        counts = counts * scale[None, :, None]
+        total = counts[0].sum(0) + 1e-3  # a floor for a bin no event of the batch fills
+        derivatives = _inferno_derivatives(counts, config)
+        return profiled_variance(total, derivatives, constraints)
+
+    order = np.random.default_rng(config.seed + 5).permutation(nominal_rows)
+    # In random order: the table is sorted by process, and a validation batch of one
+    # process has no signal (or no background) to measure μ against.
+    held = order[: int(round(INFERNO_VALIDATION * nominal_rows))]
+    kept = order[len(held) :]
+    tensors = (grouped_x, grouped_present, one_hot)
+    model = seeded(lambda: relu_mlp(x.shape[1], config.hidden, config.bins), config.seed)
+    fit(
+        model,
+        loss,
+        train=tuple(t[kept] for t in tensors),
+        validation=tuple(t[held] for t in tensors),
+        epochs=config.inferno_epochs,
+        batch_size=config.inferno_batch_size,
+        lr=config.lr,
+        patience=INFERNO_PATIENCE,
+        seed=config.seed,
+        progress=progress,
+    )
+    model.eval()
+    with torch.no_grad():
+        category = model(grouped_x[:, 0]).argmax(dim=-1).numpy()
+    weights = _process_weights(table, yields, {p: _count(table, p) for p in processes})
+    signal = names == SIGNAL
+    purity = [
+        np.sum(weights[(category == k) & signal]) / max(np.sum(weights[category == k]), 1e-300)
+        for k in range(config.bins)
+    ]
+    ranks = np.argsort(np.argsort(purity, kind="stable"), kind="stable")
+    return Classifier(
+        model,
+        tuple(FEATURES),
+        mean,
+        std,
+        categories=config.bins,
+        ranks=tuple(int(r) for r in ranks),
+    )
+
+
 def _histograms(
     table: Table, classifier: Classifier, edges: np.ndarray, weights: np.ndarray
 ) -> dict[str, np.ndarray]:
@@ -475,6 +647,29 @@ def _width(prior: Prior) -> float:
     return float(np.exp(prior.mean + prior.sigma)) if prior.log_normal else prior.sigma
 
 
+def _merged_category_edges(scores: np.ndarray, weights: np.ndarray, categories: int) -> np.ndarray:
+    """Bin edges between category ranks, each bin holding ≥ ``MIN_CATEGORY_SHARE`` of the weight.
+
+    Example:
+        >>> ranks = np.array([0.0, 1, 2, 3])
+        >>> _merged_category_edges(ranks, np.array([0.5, 60, 30, 9.5]), 4)  # 0 joins 1
+        array([-0.5,  1.5,  2.5,  3.5])
+        >>> _merged_category_edges(ranks, np.array([50, 49.5, 0.0, 0.5]), 4)  # 2, 3 join 1
+        array([-0.5,  0.5,  3.5])
+    """
+    content = np.bincount(scores.astype(int), weights=weights, minlength=categories)
+    least = MIN_CATEGORY_SHARE * content.sum()
+    edges, held = [-0.5], 0.0
+    for rank in range(categories):
+        held += content[rank]
+        if held >= least and rank < categories - 1:
+            edges.append(rank + 0.5)
+            held = 0.0
+    if held < least and len(edges) > 1:  # the last bin is short: join it to the one before
+        edges.pop()
+    return np.array([*edges, categories - 0.5])
+
+
 def build_likelihood(
     templates: Table,
     classifier: Classifier,
@@ -485,7 +680,12 @@ def build_likelihood(
 ) -> BinnedLikelihood:
     """The binned likelihood of the classifier's score from the template split.
 
-    Bins: quantiles of the score of the expected mixture at μ = 1, so every bin has events.
+    Bins: quantiles of the score of the expected mixture at μ = 1, so every bin has events;
+    for a classifier with ``categories`` (INFERNO), a bin per category, in the order of
+    their ranks, a category expecting fewer than ``MIN_CATEGORY_SHARE`` of the events at
+    μ = 1 joined with the next (the last: the one before): a category holding a few
+    template events of one process would predict ≈ 0 events of the others, which a
+    pseudo-experiment contradicts.
     tes and jes templates at ±1 prior σ, soft_met at +1 σ (mirrored below: the soft term
     only widens MET), each with its own soft-MET noise seed (only those named in
     ``shapes``); the three scales are normalisation systematics with their prior widths.
@@ -493,10 +693,13 @@ def build_likelihood(
     n = {name: _count(templates, name) for name in yields}
     weights = _process_weights(templates, yields, n)
     scores = classifier.scores(templates)
-    order = np.argsort(scores)
-    cumulative = np.cumsum(weights[order]) / weights.sum()
-    inner = np.interp(np.linspace(0, 1, config.bins + 1)[1:-1], cumulative, scores[order])
-    edges = np.concatenate([[0.0], np.unique(inner), [1.0]])
+    if classifier.categories:
+        edges = _merged_category_edges(scores, weights, classifier.categories)
+    else:
+        order = np.argsort(scores)
+        cumulative = np.cumsum(weights[order]) / weights.sum()
+        inner = np.interp(np.linspace(0, 1, config.bins + 1)[1:-1], cumulative, scores[order])
+        edges = np.concatenate([[0.0], np.unique(inner), [1.0]])
     nominal = _histograms(templates, classifier, edges, weights)
     priors = PRIORS[config.prior_set]
     systematics = []
@@ -542,7 +745,12 @@ class Measurement:
         """A digest of everything its fits depend on: weights, scaling, edges, templates."""
         classifier = self.classifier
         modules = [classifier.model]
-        arrays = [classifier.mean, classifier.std, self.likelihood.edges]
+        arrays = [
+            classifier.mean,
+            classifier.std,
+            self.likelihood.edges,
+            np.asarray(classifier.ranks),
+        ]
         if classifier.ratios is not None:
             modules += [flow for pair in classifier.ratios.flows for flow in pair]
             arrays += [classifier.ratios.mean, classifier.ratios.std]
@@ -602,9 +810,12 @@ def _train_measurement(
         tick = time.perf_counter()
         ratios = train_flow_ensemble(train, yields, config, executor)
         flow_seconds = time.perf_counter() - tick
-    classifier = train_classifier(
-        train, yields, config, aware=method != "baseline", ratios=ratios, progress=progress
-    )
+    if method == "inferno":
+        classifier = train_inferno(train, yields, config, progress=progress)
+    else:
+        classifier = train_classifier(
+            train, yields, config, aware=method != "baseline", ratios=ratios, progress=progress
+        )
     shapes = config.flow_shapes if method == "flows" else SHAPES
     likelihood = build_likelihood(templates, classifier, yields, config, shapes=shapes)
     return Measurement(method, classifier, likelihood), flow_seconds
@@ -1079,7 +1290,12 @@ def _sampler(pool: Table, config: HiggsConfig) -> tuple[PseudoExperimentSampler,
 
 
 _STYLES = {"wilks": "--", "neyman": "-"}
-_COLORS = {"baseline": "tab:red", "aware": "tab:blue", "flows": "tab:green"}
+_COLORS = {
+    "baseline": "tab:red",
+    "aware": "tab:blue",
+    "flows": "tab:green",
+    "inferno": "tab:purple",
+}
 
 
 def _plot_per_mu(ax: Any, mus: Sequence[float], methods: Mapping[str, Any], key: str) -> None:
@@ -1218,12 +1434,13 @@ def run_higgs(
     progress: bool = False,
     log: Log = _silent,
 ) -> dict[str, Any]:
-    """Measure μ with up to three methods and two kinds of interval; coverage, widths, score.
+    """Measure μ with up to four methods and two kinds of interval; coverage, widths, score.
 
     Protocol: generate (or read from the cache) the ``higgs`` sample; split each process
     into train, template and pool parts; train the baseline and the systematic-aware
     classifiers and method 3 (flow ensemble on nominal events, its log-ratios as extra
-    inputs of a systematic-aware classifier; ``flow_shapes`` profiled); build each one's
+    inputs of a systematic-aware classifier; ``flow_shapes`` profiled) and INFERNO's
+    summary trained for μ's profiled variance (:func:`train_inferno`); build each one's
     binned likelihood from the template part; calibrate a
     Neyman belt per method on ``calibration_experiments`` pseudo-experiments at every grid
     μ; then for every true μ of ``mu_values`` throw ``pseudo_experiments``
@@ -1282,7 +1499,8 @@ def run_higgs(
 
     results: dict[str, Any] = {
         "description": "signal strength of H → ττ with classifiers (baseline, systematic-aware, "
-        "NF-ensemble ratios) and a pyhf-compatible binned profile likelihood (tes, jes, "
+        "NF-ensemble ratios, inference-aware INFERNO) and a pyhf-compatible binned profile "
+        "likelihood (tes, jes, "
         "soft_met shapes, jes only for the flows; three normalisations); Wilks "
         "and bias-corrected Neyman 68.27% intervals; nuisances drawn from the "
         f"'{config.prior_set}' priors",

@@ -130,6 +130,10 @@ def test_gradients_flow_to_the_logits():
             lambda: profiled_variance(torch.ones(2), torch.ones(1, 2), torch.zeros(1), index=3),
             "not a parameter",
         ),
+        (
+            lambda: profiled_variance(torch.ones(2), torch.zeros(2, 2), torch.tensor([0.0, 1.0])),
+            "singular",
+        ),
     ],
 )
 def test_bad_input_is_named(call, message):

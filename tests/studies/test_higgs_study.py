@@ -135,19 +135,20 @@ def test_tiny_study_is_reproducible_resumes_and_exports_a_workspace(
             runs.append(run_higgs(config, folder))
             fitted.append(len(saved))
             saved.clear()
-    # chunks (halves of a μ's pseudo-experiments) per method: 4 grid μ, 2 true μ, 2 trainings
-    assert fitted == [3 * 2 * (4 + 2 + 2), 3 * 2 * (4 + 2), 3 * 2 * 2]
+    # chunks (halves of a μ's pseudo-experiments) per method (4 in the quick configuration):
+    # 4 grid μ, 2 true μ, 2 trainings
+    assert fitted == [4 * 2 * (4 + 2 + 2), 4 * 2 * (4 + 2), 4 * 2 * 2]
     assert not (tmp_path / "run2" / "checkpoints").exists()  # removed once results are in
     first, second = runs
     assert first["methods"] == second["methods"]
     assert first["training_seeds"] == second["training_seeds"]
     trainings = first["training_seeds"]["methods"]
     assert first["training_seeds"]["seeds"]["value"] == [0, 1]
-    for method in ("baseline", "aware", "flows"):
+    for method in ("baseline", "aware", "flows", "inferno"):
         ranges = trainings[method]["range"]["value"]
         assert len(ranges) == 2 and ranges[0] != ranges[1]  # two trainings, two results
     assert len(trainings["aware"]["ratio_per_training"]["value"]) == 2
-    for method in ("baseline", "aware", "flows"):
+    for method in ("baseline", "aware", "flows", "inferno"):
         for kind in ("wilks", "neyman"):
             assert len(first["methods"][method][kind]["per_mu"]) == 2
     workspace = pyhf.Workspace(json.loads((tmp_path / "run1" / "workspace.json").read_text()))
@@ -314,6 +315,114 @@ def test_the_invariance_penalty_makes_the_score_move_less_under_the_shifts(tiny_
         movement[invariance] = float(np.mean(np.abs(classifier.scores(shifted) - nominal)))
     # seeds 0, 1, 2 gave 0.34, 0.56, 0.23 of the unpenalised movement
     assert movement[3000.0] < 0.7 * movement[0.0]
+
+
+def test_inferno_derivatives_are_the_likelihoods_slopes_at_the_nominal_point():
+    from robusthep.infer import BinnedLikelihood, NormSystematic, ShapeSystematic
+    from robusthep.sim import PRIORS
+    from robusthep.studies.higgs import (
+        BACKGROUNDS,
+        SCALES,
+        SHAPES,
+        SIGNAL,
+        _inferno_derivatives,
+    )
+
+    rng = np.random.default_rng(3)
+    processes = (SIGNAL, *BACKGROUNDS)
+    counts = rng.uniform(50, 500, (6, len(processes), 5))  # nominal, tes ±, jes ±, soft_met +
+    config = HiggsConfig.quick()
+    table = lambda v: dict(zip(processes, counts[v], strict=True))  # noqa: E731
+    mirrored = {p: 2 * counts[0, i] - counts[5, i] for i, p in enumerate(processes)}
+    priors = PRIORS[config.prior_set]
+    likelihood = BinnedLikelihood(
+        table(0),
+        signal=SIGNAL,
+        shapes=[
+            ShapeSystematic("tes", low=table(2), high=table(1)),
+            ShapeSystematic("jes", low=table(4), high=table(3)),
+            ShapeSystematic("soft_met", low=mirrored, high=table(5)),
+        ],
+        norms=[NormSystematic(n, priors[n].sigma, p) for n, p in SCALES.items()],
+    )
+    assert likelihood.names == ["mu", *SHAPES, *SCALES]
+    derivatives = _inferno_derivatives(torch.as_tensor(counts), config).numpy()
+    step = 1e-6
+    for index in range(len(likelihood.names)):
+        theta = np.zeros(len(likelihood.names))
+        theta[0] = 1.0
+        up, down = theta.copy(), theta.copy()
+        up[index] += step
+        down[index] -= step
+        slope = (likelihood.expected(up) - likelihood.expected(down)) / (2 * step)
+        np.testing.assert_allclose(derivatives[index], slope, rtol=1e-5)
+
+
+class _TwoCategories(torch.nn.Module):
+    """Category 1 for a positive first input, 4 otherwise, of 6."""
+
+    def forward(self, x):
+        logits = torch.zeros(len(x), 6)
+        logits[x[:, 0] > 0, 1] = 1.0
+        logits[x[:, 0] <= 0, 4] = 1.0
+        return logits
+
+
+def test_categories_with_under_one_percent_of_the_events_join_their_neighbours(tiny_sample):
+    from robusthep.sim import FEATURES
+    from robusthep.studies.higgs import SIGNAL, build_likelihood, feature_matrix
+
+    x = feature_matrix(tiny_sample, FEATURES)
+    mean = x.mean(axis=0)
+    classifier = Classifier(
+        _TwoCategories(), tuple(FEATURES), mean, np.ones(len(FEATURES)), categories=6
+    )
+    assert set(classifier.scores(tiny_sample)) == {1.0, 4.0}
+    yields = {name: 100.0 for name in ("ztautau", "ttbar", "diboson")} | {SIGNAL: 30.0}
+    likelihood = build_likelihood(tiny_sample, classifier, yields, HiggsConfig.quick())
+    assert likelihood.edges.tolist() == [-0.5, 1.5, 5.5]  # empty 0 and 2, 3, 5 joined
+    assert np.all(likelihood.nominal.sum(axis=0) > 0)
+
+
+def test_inferno_training_lowers_the_profiled_width_it_is_trained_for(tiny_sample, one_thread):
+    from robusthep.studies._common import relu_mlp, seeded
+    from robusthep.studies.higgs import SIGNAL, _asimov_widths, build_likelihood, train_inferno
+
+    yields = {name: 300.0 for name in ("ztautau", "ttbar", "diboson")} | {SIGNAL: 100.0}
+    config = HiggsConfig.quick().model_copy(
+        update={"inferno_epochs": 60, "hidden": (32,), "bins": 4, "inferno_batch_size": 200}
+    )
+    trained = train_inferno(tiny_sample, yields, config)
+    assert trained.categories == 4
+    untrained = Classifier(
+        seeded(lambda: relu_mlp(len(trained.features), config.hidden, 4), config.seed),
+        trained.features,
+        trained.mean,
+        trained.std,
+        categories=4,
+    )
+    widths = {
+        name: _asimov_widths(build_likelihood(tiny_sample, c, yields, config))["profiled"]["value"]
+        for name, c in (("trained", trained), ("untrained", untrained))
+    }
+    assert widths["trained"] < 0.8 * widths["untrained"]
+    # its categories are ranked by signal purity on the training events
+    assert sorted(trained.ranks) == list(range(4))
+    rank = trained.scores(tiny_sample)
+    processes = np.asarray(tiny_sample["process"])
+    signal = processes == SIGNAL
+    weights = np.array([yields[p] / np.sum(processes == p) for p in processes])
+    purity = [
+        np.sum(weights[(rank == r) & signal]) / np.sum(weights[rank == r])
+        for r in range(4)
+        if np.any(rank == r)
+    ]
+    assert purity == sorted(purity)
+    again = train_inferno(tiny_sample, yields, config)  # seeded: the same network
+    for a, b in zip(
+        trained.model.state_dict().values(), again.model.state_dict().values(), strict=True
+    ):
+        assert torch.equal(a, b)
 
 
 CONFIGS = sorted((Path(__file__).parents[2] / "docs" / "configs" / "higgs").glob("*.toml"))
