@@ -13,6 +13,7 @@ import numpy as np
 from robusthep.data.dataset import META_FILE, Dataset, read_dataset, write_dataset
 from robusthep.errors import ConfigError, DataError
 from robusthep.parallel import Executor
+from robusthep.progress import progress_bar
 from robusthep.sim.cache import ShardStore, cache_root, ensure_writable, settings_key
 from robusthep.sim.pythia import MAX_PYTHIA_SEED, check_settings
 
@@ -254,19 +255,6 @@ def cached_dataset(path: Path, key: str) -> Dataset | None:
     return dataset
 
 
-def _progress_bar(enabled: bool) -> Any:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    return Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        disable=not enabled,
-        transient=False,
-    )
-
-
 def generate_in_shards(
     settings: GeneratorSettings,
     tasks: Sequence[Shard],
@@ -310,7 +298,7 @@ def generate_in_shards(
         store.save_bytes(task.name, result[1])  # at once: a killed run keeps it
         bar.advance(job, task.events)
 
-    with _progress_bar(progress) as bar:
+    with progress_bar(progress) as bar:
         job = bar.add_task(f"{dataset} → {path}", total=sum(task.events for task in tasks))
         bar.update(job, completed=sum(task.events for task in tasks if task not in todo))
         try:

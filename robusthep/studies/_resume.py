@@ -8,11 +8,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
 from robusthep.atomic import atomic_write_text
 from robusthep.parallel import Executor
+from robusthep.progress import progress_bar
 
 __all__ = ["ResultStore", "digest"]
 
@@ -120,15 +118,7 @@ class ResultStore:
         todo = [index for index, result in enumerate(results) if result is None]
         if todo and fn is None:
             raise ValueError(f"{len(todo)} results are not stored and no fn computes them")
-        console = Console(stderr=True)
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            disable=not (progress and (console.is_terminal or console.is_jupyter)),
-        ) as bar:
+        with progress_bar(progress) as bar:
             job = bar.add_task(description, total=sum(sizes))
             bar.update(job, completed=sum(sizes) - sum(sizes[index] for index in todo))
 

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import TextColumn
 
 from robusthep.atomic import atomic_write_text
 from robusthep.errors import ConfigError
+from robusthep.progress import progress_bar
 from robusthep.report import RunFolder, Section, dumps_toml, quantity
 from robusthep.studies.audit import AuditConfig, run_audit
 from robusthep.studies.config import StudyConfig, load_config, read_toml
@@ -286,18 +286,7 @@ def _clock(seconds: float) -> str:
 @contextlib.contextmanager
 def _demo_progress(enabled: bool, total: int) -> Iterator[Callable[[int, str], None]]:
     """A rich bar "demo 2/5: higgs … elapsed" on a terminal; yields ``show(done, name)``."""
-    console = Console(stderr=True)
-    if not (enabled and (console.is_terminal or console.is_jupyter)):
-        yield lambda done, name: None
-        return
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("studies"),
-        TimeElapsedColumn(),
-        console=console,
-    ) as bar:
+    with progress_bar(enabled, TextColumn("studies"), elapsed=True, remaining=False) as bar:
         task = bar.add_task("demo", total=total)
 
         def show(done: int, name: str) -> None:

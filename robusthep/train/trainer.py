@@ -1,6 +1,5 @@
 """The generic fit loop: batches, validation, early stopping, checkpoints and resume."""
 
-import contextlib
 import functools
 import hashlib
 import math
@@ -12,18 +11,11 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 import torch
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import Progress, TextColumn
 from torch import nn
 
 from robusthep.errors import ConfigError, DataError, TrainingError
+from robusthep.progress import progress_bar
 from robusthep.train.checkpoint import fingerprint, read_checkpoint, write_checkpoint
 
 __all__ = ["StepInfo", "TrainResult", "fit"]
@@ -653,19 +645,12 @@ def _learning_rate(optimizer: torch.optim.Optimizer) -> float:
     return float(optimizer.param_groups[0]["lr"])
 
 
-def _progress_bar(enabled: bool) -> contextlib.AbstractContextManager[Progress | None]:
-    console = Console(stderr=True)
-    if not (enabled and (console.is_terminal or console.is_jupyter)):
-        return contextlib.nullcontext()
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
+def _progress_bar(enabled: bool) -> Progress:
+    return progress_bar(
+        enabled,
         TextColumn("{task.fields[loss]}"),
         TextColumn("{task.fields[val_loss]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
+        elapsed=True,
     )
 
 
