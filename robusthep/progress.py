@@ -17,7 +17,7 @@ __all__ = ["progress_bar"]
 def progress_bar(
     enabled: bool, *columns: ProgressColumn, elapsed: bool = False, remaining: bool = True
 ) -> Progress:
-    """A bar "description ━━━ done/total [columns] [elapsed] [remaining]" on stderr.
+    """A bar on stderr: description, bar, done/total, then ``columns`` and the times asked for.
 
     It shows only when ``enabled`` and stderr is a terminal (or Jupyter): a run whose
     output goes to a file or a pipe gets no bar, and its stdout stays the results. A
