@@ -23,13 +23,16 @@ def soft_counts(
 ) -> torch.Tensor:
     """Weighted soft histogram: ``Σ_e w_e softmax(logits_e / temperature)`` over the events.
 
-    The events are the second-to-last dimension of ``logits``; any leading dimensions
-    (variants of the events, …) are kept. As ``temperature → 0`` every event falls in its
-    most probable bin and this is the hard histogram of the argmax.
+    The events are the second-to-last dimension of ``logits``; leading dimensions
+    (variants of the events, …) are kept, and broadcast against those of ``weights``:
+    logits of shape (…, 1, events, bins) with weights (…, k, events) give k weighted
+    histograms of one softmax (e.g. one per process). As ``temperature → 0`` every event
+    falls in its most probable bin and this is the hard histogram of the argmax.
 
     Arguments:
         logits: (…, events, bins) network outputs.
-        weights: (…, events) event weights (0 for an event absent from a variant).
+        weights: (…, events) event weights (0 for an event absent from a variant);
+            leading dimensions broadcast with the logits'.
         temperature: > 0; lower is closer to the hard histogram, with steeper gradients.
 
     Returns:
@@ -42,7 +45,12 @@ def soft_counts(
     """
     if temperature <= 0:
         raise DataError(f"temperature must be > 0, got {temperature}")
-    if weights.shape != logits.shape[:-1]:
+    try:
+        torch.broadcast_shapes(weights.shape, logits.shape[:-1])
+        matched = weights.shape[-1:] == logits.shape[-2:-1]
+    except RuntimeError:
+        matched = False
+    if not matched:
         raise DataError(
             f"weights of shape {tuple(weights.shape)} do not match the logits' events "
             f"{tuple(logits.shape[:-1])}: pass one weight per event"

@@ -494,32 +494,68 @@ def train_classifier(
     return Classifier(model, shell.features, mean, std, ratios, shell.flow_features)
 
 
+def _shape_shifts(
+    table: Table, config: HiggsConfig, *, seed_offset: int, shapes: Sequence[str] = SHAPES
+) -> dict[str, tuple[Table, Table | None]]:
+    """Each shape nuisance in ``shapes``: the table at +1 prior σ and at −1 σ.
+
+    soft_met has no −1 σ table (None): the soft term only widens MET, so its down
+    template is the mirror of the up one. Each nuisance's soft-MET noise has the seed
+    ``config.seed + seed_offset + its index in SHAPES``.
+    """
+    priors = PRIORS[config.prior_set]
+    shifts = {}
+    for index, name in enumerate(SHAPES):
+        if name not in shapes:
+            continue
+        sigma, centre = _width(priors[name]), (0.0 if name == "soft_met" else 1.0)
+        seed = config.seed + seed_offset + index
+        up = apply_systematics(table, {name: centre + sigma}, seed=seed)
+        down = (
+            None
+            if name == "soft_met"
+            else apply_systematics(table, {name: centre - sigma}, seed=seed)
+        )
+        shifts[name] = (up, down)
+    return shifts
+
+
 def _inferno_variants(table: Table, config: HiggsConfig) -> list[Table]:
     """The table at nominal, then each shape nuisance at +1 σ and (but soft_met) −1 σ.
 
     The shifts of :func:`build_likelihood`'s templates, with other soft-MET noise seeds.
     """
+    shifts = _shape_shifts(table, config, seed_offset=200)
+    return [table, *(t for pair in shifts.values() for t in pair if t is not None)]
+
+
+def _scale_slopes(config: HiggsConfig) -> list[tuple[float, list[int]]]:
+    """Each normalisation's ∂ ln ν / ∂α at α = 0 and the rows of the processes it scales.
+
+    The slope is the mean of pyhf code 1's two one-sided slopes,
+    ``(ln(1 + σ) − ln(1 − σ)) / 2``; rows index ``(SIGNAL, *BACKGROUNDS)``.
+    """
     priors = PRIORS[config.prior_set]
-    variants = [table]
-    for index, name in enumerate(SHAPES):
-        sigma, centre = _width(priors[name]), (0.0 if name == "soft_met" else 1.0)
-        seed = config.seed + 200 + index
-        signs = (1.0,) if name == "soft_met" else (1.0, -1.0)
-        variants += [apply_systematics(table, {name: centre + s * sigma}, seed=seed) for s in signs]
-    return variants
+    processes = (SIGNAL, *BACKGROUNDS)
+    return [
+        (
+            (math.log1p(priors[name].sigma) - math.log1p(-priors[name].sigma)) / 2,
+            [processes.index(p) for p in scaled],
+        )
+        for name, scaled in SCALES.items()
+    ]
 
 
-def _inferno_derivatives(counts: torch.Tensor, config: HiggsConfig) -> torch.Tensor:
+def _inferno_derivatives(
+    counts: torch.Tensor, scale_slopes: Sequence[tuple[float, list[int]]]
+) -> torch.Tensor:
     """∂ν/∂θ at the nominal point of :func:`build_likelihood`'s model, θ = (μ, shapes, scales).
 
     ``counts`` are (variants, processes, bins) in the order of :func:`_inferno_variants`
     and of ``(SIGNAL, *BACKGROUNDS)``. A symmetric shape's slope is (up − down) / 2;
     soft_met's down template is the mirror of its up one, so its slope is up − nominal; a
-    normalisation's slope is the mean of pyhf code 1's two one-sided slopes,
-    ``(ln(1 + σ) − ln(1 − σ)) / 2`` times the counts it scales.
+    normalisation's slope is ``scale_slopes`` (:func:`_scale_slopes`) times the counts.
     """
-    priors = PRIORS[config.prior_set]
-    processes = (SIGNAL, *BACKGROUNDS)
     nominal = counts[0]
     rows, variant = [nominal[0]], 1
     for name in SHAPES:
@@ -529,10 +565,7 @@ def _inferno_derivatives(counts: torch.Tensor, config: HiggsConfig) -> torch.Ten
         else:
             rows.append((counts[variant] - counts[variant + 1]).sum(0) / 2)
             variant += 2
-    for name, scaled in SCALES.items():
-        sigma = priors[name].sigma
-        slope = (math.log1p(sigma) - math.log1p(-sigma)) / 2
-        rows.append(slope * nominal[[processes.index(p) for p in scaled]].sum(0))
+    rows += [slope * nominal[scaled].sum(0) for slope, scaled in scale_slopes]
     return torch.stack(rows)
 
 
@@ -578,18 +611,17 @@ def train_inferno(
     constraints = torch.ones(1 + len(SHAPES) + len(SCALES))
     constraints[0] = 0.0
     temperature = config.inferno_temperature
+    scale_slopes = _scale_slopes(config)
 
     def loss(module: torch.nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
         inputs, weights, membership = batch  # (n, V, F), (n, V), (n, P)
         logits = module(inputs).transpose(0, 1)  # (V, n, bins)
         per_process = weights.T[:, None, :] * membership.T[None]  # (V, P, n)
-        counts = soft_counts(
-            logits[:, None].expand(-1, len(processes), -1, -1), per_process, temperature=temperature
-        )
+        counts = soft_counts(logits[:, None], per_process, temperature=temperature)
         scale = expected / membership.sum(0).clamp(min=1.0)
         counts = counts * scale[None, :, None]
         total = counts[0].sum(0) + 1e-3  # a floor for a bin no event of the batch fills
-        derivatives = _inferno_derivatives(counts, config)
+        derivatives = _inferno_derivatives(counts, scale_slopes)
         return profiled_variance(total, derivatives, constraints)
 
     order = np.random.default_rng(config.seed + 5).permutation(nominal_rows)
@@ -703,19 +735,12 @@ def build_likelihood(
     nominal = _histograms(templates, classifier, edges, weights)
     priors = PRIORS[config.prior_set]
     systematics = []
-    for index, name in enumerate(SHAPES):
-        if name not in shapes:
-            continue
-        prior = priors[name]
-        sigma = _width(prior)
-        centre = 1.0 if name != "soft_met" else 0.0
-        seed = config.seed + 100 + index
-        up_table = apply_systematics(templates, {name: centre + sigma}, seed=seed)
+    shifts = _shape_shifts(templates, config, seed_offset=100, shapes=shapes)
+    for name, (up_table, down_table) in shifts.items():
         up = _histograms(up_table, classifier, edges, _process_weights(up_table, yields, n))
-        if name == "soft_met":
+        if down_table is None:
             down = {p: np.maximum(2 * nominal[p] - up[p], 0.0) for p in nominal}
         else:
-            down_table = apply_systematics(templates, {name: centre - sigma}, seed=seed)
             down = _histograms(
                 down_table, classifier, edges, _process_weights(down_table, yields, n)
             )

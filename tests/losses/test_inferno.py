@@ -139,3 +139,15 @@ def test_gradients_flow_to_the_logits():
 def test_bad_input_is_named(call, message):
     with pytest.raises(DataError, match=message.replace("(", r"\(").replace(")", r"\)")):
         call()
+
+
+def test_one_softmax_weighted_per_process_equals_one_histogram_each():
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(3, 40, 5, generator=generator)  # (variants, events, bins)
+    weights = torch.rand(3, 4, 40, generator=generator)  # (variants, processes, events)
+    counts = soft_counts(logits[:, None], weights, temperature=0.3)
+    assert counts.shape == (3, 4, 5)
+    for k in range(4):
+        torch.testing.assert_close(
+            counts[:, k], soft_counts(logits, weights[:, k], temperature=0.3)
+        )

@@ -326,6 +326,7 @@ def test_inferno_derivatives_are_the_likelihoods_slopes_at_the_nominal_point():
         SHAPES,
         SIGNAL,
         _inferno_derivatives,
+        _scale_slopes,
     )
 
     rng = np.random.default_rng(3)
@@ -346,7 +347,7 @@ def test_inferno_derivatives_are_the_likelihoods_slopes_at_the_nominal_point():
         norms=[NormSystematic(n, priors[n].sigma, p) for n, p in SCALES.items()],
     )
     assert likelihood.names == ["mu", *SHAPES, *SCALES]
-    derivatives = _inferno_derivatives(torch.as_tensor(counts), config).numpy()
+    derivatives = _inferno_derivatives(torch.as_tensor(counts), _scale_slopes(config)).numpy()
     step = 1e-6
     for index in range(len(likelihood.names)):
         theta = np.zeros(len(likelihood.names))
